@@ -1,0 +1,565 @@
+//! The `bedside` command line: `check`, `classify`, `scan`, `config check` (and, from the live
+//! bot, `run`). Each command reads its input, asks the core, and prints; exit codes are
+//! 0 clean, 1 found (or some input unreadable), 2 error.
+
+use std::io::{self, BufRead, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::detect::{Analysis, Detector, Finding, Message, Role};
+use crate::export::{self, Item};
+use crate::scan::Scanner;
+use crate::setup::Setup;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bedside",
+    version,
+    about = "Keeps a healthcare practice's Discord server professional."
+)]
+pub struct Cli {
+    /// Configuration directory (default: the configuration built into bedside).
+    #[arg(long, global = true, env = "BEDSIDE_CONFIG", value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check one draft: prints the verdict and each finding. Exit 0 clean, 1 flagged, 2 error.
+    Check {
+        /// The text to check (default: standard input).
+        text: Option<String>,
+        /// Who would post it.
+        #[arg(long, value_enum, default_value_t = RoleArg::Staff)]
+        role: RoleArg,
+        /// Check it as a reply to someone.
+        #[arg(long)]
+        reply: bool,
+    },
+    /// Classify JSON Lines from stdin ({"id","role","text"}) into JSON Lines on stdout.
+    Classify,
+    /// Audit DiscordChatExporter JSON exports (files or folders of them).
+    Scan {
+        #[arg(required = true, value_name = "EXPORT")]
+        exports: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Another staff role (name or id); adds to the configured ones.
+        #[arg(long = "staff-role", value_name = "NAME_OR_ID")]
+        staff_roles: Vec<String>,
+    },
+    /// Validate a configuration directory and summarise it.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print every problem, or a summary of what is configured.
+    Check {
+        /// The directory (default: --config, else the built-in configuration).
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    Staff,
+    Patient,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Patient => Role::Patient,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+    Jsonl,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(config) = e.downcast_ref::<ConfigError>() {
+                eprint!("bedside: {config}");
+            } else {
+                eprintln!("bedside: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Config {
+            action: ConfigAction::Check { dir },
+        } => config_check(dir.as_deref().or(cli.config.as_deref())),
+        command => {
+            let setup = Setup::load(cli.config.as_deref())?;
+            match command {
+                Command::Check { text, role, reply } => check(&setup, text, role.into(), reply),
+                Command::Classify => classify(&setup.detector),
+                Command::Scan {
+                    exports,
+                    format,
+                    staff_roles,
+                } => scan(&setup, &exports, format, &staff_roles),
+                Command::Config { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+fn config_check(dir: Option<&Path>) -> Result<ExitCode> {
+    let setup = Setup::load(dir)?;
+    let c = &setup.config;
+    println!("Configuration OK: {}", c.origin);
+    println!(
+        "  practice: {} ({} phone, {} fax, {} email, {} staff name words)",
+        c.practice.name,
+        c.practice.phones.len(),
+        c.practice.faxes.len(),
+        c.practice.emails.len(),
+        c.practice.staff_words.len()
+    );
+    println!(
+        "  staff roles: {}{}",
+        c.staff.roles.join(", "),
+        c.staff
+            .fallback_permission
+            .as_deref()
+            .map(|p| format!(" (or permission {p})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  thresholds: medical_advice {}, patient_details {}, feedback {}",
+        c.thresholds.medical_advice, c.thresholds.patient_details, c.thresholds.feedback
+    );
+    for label in crate::detect::Label::ALL {
+        let rules: Vec<&str> = c
+            .rules
+            .iter()
+            .filter(|r| r.kind.label() == label)
+            .map(|r| &*r.id)
+            .collect();
+        println!("  {} rules ({}): {}", label, rules.len(), rules.join(", "));
+    }
+    let lexicons: Vec<String> = c
+        .lexicons
+        .iter()
+        .map(|(n, l)| format!("{n} ({})", l.terms.len() + l.ambiguous.len()))
+        .collect();
+    println!("  word lists: {}", lexicons.join(", "));
+    println!(
+        "  templates: {} praise, {} complaint, {} suggestion",
+        c.templates.praise.len(),
+        c.templates.complaint.len(),
+        c.templates.suggestion.len()
+    );
+    println!(
+        "  tips: {} (cool-off {} days)",
+        c.tips.tips.len(),
+        c.tips.cooloff.as_secs() / 86400
+    );
+    println!(
+        "  watching: {}",
+        if c.discord.watch.is_empty() {
+            "(set discord.watch or pass --watch)".to_string()
+        } else {
+            c.discord.watch.join(", ")
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(setup: &Setup, text: Option<String>, role: Role, reply: bool) -> Result<ExitCode> {
+    let text = match text {
+        Some(t) => t,
+        None => {
+            let mut buf = String::new();
+            io::stdin()
+                .read_to_string(&mut buf)
+                .context("reading the draft from standard input")?;
+            buf
+        }
+    };
+    let analysis = setup
+        .detector
+        .analyze(&Message::new(&text, role).reply(reply));
+    let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!(
+        "{}",
+        render_check(&text, &analysis, &setup.detector, colour)
+    );
+    Ok(if analysis.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The human-readable verdict for `check`: each finding with its rule, reason, fix and the span
+/// highlighted in its line.
+pub fn render_check(text: &str, analysis: &Analysis, detector: &Detector, colour: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if colour {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    if analysis.is_clean() {
+        out.push_str(&paint("32", "✓ clean"));
+        out.push_str(": nothing to flag.\n");
+    } else {
+        let labels: Vec<&str> = analysis.labels.iter().map(|l| l.as_str()).collect();
+        out.push_str(&paint("31;1", "✗ flagged"));
+        out.push_str(&format!(": {}", labels.join(", ")));
+        if let Some(kind) = analysis.feedback_kind {
+            out.push_str(&format!(" ({kind})"));
+        }
+        out.push('\n');
+    }
+    for f in &analysis.findings {
+        let marker = if f.counted() {
+            paint("31", "●")
+        } else {
+            paint("90", "○")
+        };
+        out.push_str(&format!(
+            "\n{marker} {} · {} · rule {} · {}\n",
+            f.label(),
+            f.kind,
+            paint("1", &f.rule),
+            f.severity
+        ));
+        out.push_str(&format!("  why: {}\n", f.reason()));
+        out.push_str(&format!("  where: {}\n", highlight(text, f, colour)));
+        if f.counted() {
+            if let Some(fix) = detector.fix_for(&f.rule) {
+                out.push_str(&format!("  fix: {fix}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The finding's span in up to 50 characters of context, marked with «» (or colour).
+fn highlight(text: &str, f: &Finding, colour: bool) -> String {
+    let (start, end) = (f.start.min(text.len()), f.end.min(text.len()));
+    if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        return String::new();
+    }
+    let before: String = text[..start]
+        .chars()
+        .rev()
+        .take(50)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let after: String = text[end..].chars().take(50).collect();
+    let span = &text[start..end];
+    let marked = if colour {
+        format!("\x1b[4;33m{span}\x1b[0m")
+    } else {
+        format!("«{span}»")
+    };
+    let flat = |s: &str| s.replace(['\n', '\r'], " ");
+    format!("{}{}{}", flat(&before), marked, flat(&after))
+}
+
+/// One input line of `classify`.
+#[derive(Deserialize)]
+struct ClassifyInput {
+    id: String,
+    role: Role,
+    text: String,
+    #[serde(default)]
+    is_reply: bool,
+    #[serde(default)]
+    mentions: usize,
+}
+
+#[derive(Serialize)]
+struct ClassifyOutput<'a> {
+    id: &'a str,
+    labels: Vec<&'static str>,
+    feedback_kind: Option<&'static str>,
+    findings: Vec<FindingOut>,
+}
+
+#[derive(Serialize)]
+pub struct FindingOut {
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub rule: String,
+    pub start: usize,
+    pub end: usize,
+    pub severity: &'static str,
+    pub reason: String,
+    pub counted: bool,
+}
+
+impl From<&Finding> for FindingOut {
+    fn from(f: &Finding) -> Self {
+        FindingOut {
+            label: f.label().as_str(),
+            kind: f.kind.as_str(),
+            rule: f.rule.to_string(),
+            start: f.start,
+            end: f.end,
+            severity: f.severity.as_str(),
+            reason: f.reason(),
+            counted: f.counted(),
+        }
+    }
+}
+
+/// `classify`: one output line per input line, in order; unreadable lines get an error object in
+/// their place and make the exit status 1. Memory stays flat: one line at a time.
+pub fn classify(detector: &Detector) -> Result<ExitCode> {
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    let bad = classify_stream(detector, stdin, stdout)?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The `classify` loop over any reader and writer; returns how many lines could not be read.
+pub fn classify_stream(
+    detector: &Detector,
+    input: impl BufRead,
+    output: impl Write,
+) -> Result<u64> {
+    let mut input = input;
+    let mut out = BufWriter::with_capacity(1 << 16, output);
+    let mut line = Vec::with_capacity(1024);
+    let mut number = 0u64;
+    let mut bad = 0u64;
+    loop {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading standard input")?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<ClassifyInput>(trimmed) {
+            Ok(item) => {
+                let analysis = detector.analyze(
+                    &Message::new(&item.text, item.role)
+                        .reply(item.is_reply)
+                        .mentions(item.mentions),
+                );
+                let output = ClassifyOutput {
+                    id: &item.id,
+                    labels: analysis.labels.iter().map(|l| l.as_str()).collect(),
+                    feedback_kind: analysis.feedback_kind.map(|k| k.as_str()),
+                    findings: analysis.findings.iter().map(FindingOut::from).collect(),
+                };
+                serde_json::to_writer(&mut out, &output)?;
+            }
+            Err(e) => {
+                bad += 1;
+                serde_json::to_writer(
+                    &mut out,
+                    &serde_json::json!({ "line": number, "error": e.to_string() }),
+                )?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(bad)
+}
+
+fn scan(
+    setup: &Setup,
+    exports: &[PathBuf],
+    format: Format,
+    extra_roles: &[String],
+) -> Result<ExitCode> {
+    let mut staff = setup.config.staff.clone();
+    staff
+        .roles
+        .extend(extra_roles.iter().map(|r| r.trim().to_lowercase()));
+    let files = export_files(exports)?;
+    let mut scanner = Scanner::new(&setup.detector, staff);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let progress = progress_bar(&files);
+    let mut unreadable = 0;
+
+    for path in &files {
+        scanner.start_file();
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                unreadable += 1;
+                scanner.problem(format!("{}: cannot open: {e}", path.display()));
+                continue;
+            }
+        };
+        let reader = io::BufReader::with_capacity(1 << 20, progress.wrap_read(file));
+        let mut malformed = Vec::new();
+        let mut write_error = None;
+        let result = export::read_export(reader, |item| match item {
+            Item::Message {
+                header, message, ..
+            } => scanner.add(header, &message, |scanned| {
+                if format == Format::Jsonl
+                    && !scanned.analysis.labels.is_empty()
+                    && write_error.is_none()
+                {
+                    if let Err(e) = write_jsonl(&mut out, &scanned) {
+                        write_error = Some(e);
+                    }
+                }
+            }),
+            Item::Malformed { index, problem } => malformed.push(format!(
+                "{}: message #{}: {problem}",
+                path.display(),
+                index + 1
+            )),
+        });
+        if let Some(e) = write_error {
+            return Err(e).context("writing the report");
+        }
+        for problem in malformed {
+            scanner.malformed(problem);
+        }
+        if let Err(e) = result {
+            unreadable += 1;
+            scanner.problem(format!("{}: {e}", path.display()));
+        }
+        scanner.finish_file();
+    }
+    progress.finish_and_clear();
+    let report = scanner.finish();
+    match format {
+        Format::Text => write!(out, "{}", report.to_text())?,
+        Format::Markdown => write!(out, "{}", report.to_markdown())?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for p in &report.problems {
+                eprintln!("bedside: {p}");
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if unreadable > 0 || report.skipped.malformed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_jsonl(out: &mut impl Write, s: &crate::scan::Scanned<'_>) -> Result<()> {
+    let author_id = s
+        .message
+        .author
+        .as_ref()
+        .map(|a| a.id.as_str())
+        .unwrap_or_default();
+    let line = serde_json::json!({
+        "message_id": s.message.id,
+        "channel_id": s.header.channel.id,
+        "author_id": author_id,
+        "labels": s.analysis.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+        "feedback_kind": s.analysis.feedback_kind.map(|k| k.as_str()),
+        "findings": s.analysis.findings.iter().map(FindingOut::from).collect::<Vec<_>>(),
+    });
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Expands folders into the `.json` files under them, sorted; files are taken as given.
+fn export_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut pending = vec![path.clone()];
+            let mut found = Vec::new();
+            while let Some(dir) = pending.pop() {
+                for entry in
+                    std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+                {
+                    let p = entry?.path();
+                    if p.is_dir() {
+                        pending.push(p);
+                    } else if p
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                    {
+                        found.push(p);
+                    }
+                }
+            }
+            if found.is_empty() {
+                anyhow::bail!("{}: no .json exports in this folder", path.display());
+            }
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            anyhow::bail!("{}: no such file or folder", path.display());
+        }
+    }
+    Ok(files)
+}
+
+fn progress_bar(files: &[PathBuf]) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "scanning {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}

@@ -1,0 +1,350 @@
+//! Detection: a message's text and author role in, labels and explained findings out.
+//!
+//! Pure and deterministic: no I/O, no clock, no Discord. Every rule is data from `config/`; this
+//! module scores them the way PII tools do: a *trigger* (a pattern or word-list term) starts with a
+//! base score, and *signals* near it (a drug name, a directive verb, a patient reference) raise or
+//! lower it. A trigger whose score reaches its label's threshold is a counted finding. Identifiers
+//! below the threshold, or belonging to the practice itself, are still reported, uncounted, with
+//! the reason why.
+//!
+//! # Layout
+//! - `finding.rs`: labels, kinds, severities, [`Finding`], [`Analysis`].
+//! - `normalize.rs`: Discord text → matchable text, with a map back to the original.
+//! - `rulebook.rs`: rules compiled into one `RegexSet` and one Aho-Corasick automaton.
+//! - `evidence.rs`: what one message contains, gathered once.
+//! - `identifiers.rs`: validators (NANP, SSN, Luhn…) and the practice's own details.
+//! - `redact.rs`: excerpts safe to show in a staff channel.
+//! - this file: [`Detector`], which scores rules over the evidence.
+
+mod evidence;
+mod finding;
+mod identifiers;
+mod normalize;
+mod redact;
+mod rulebook;
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+pub use finding::{Analysis, FeedbackKind, Finding, Kind, Label, NotCounted, Role, Severity};
+pub use identifiers::{luhn, nanp_digits, valid_ssn};
+pub use normalize::normalize;
+pub use redact::{excerpt, redact};
+
+use crate::config::{Config, Practice, Thresholds};
+use evidence::Evidence;
+use rulebook::{Probe, RuleBook};
+
+/// A name candidate at least this strong makes the message refer to a (non-staff) person, which
+/// other rules use as the `name` feature.
+const NAME_FEATURE_MIN: f32 = 0.4;
+/// At most this many trigger occurrences of one rule are scored per message.
+const MAX_TRIGGERS: usize = 32;
+
+/// One message to analyze.
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    pub text: &'a str,
+    pub role: Role,
+    /// It replies to another message.
+    pub is_reply: bool,
+    /// How many users it mentions.
+    pub mentions: usize,
+}
+
+impl<'a> Message<'a> {
+    pub fn new(text: &'a str, role: Role) -> Self {
+        Message {
+            text,
+            role,
+            is_reply: false,
+            mentions: 0,
+        }
+    }
+
+    pub fn reply(mut self, is_reply: bool) -> Self {
+        self.is_reply = is_reply;
+        self
+    }
+
+    pub fn mentions(mut self, mentions: usize) -> Self {
+        self.mentions = mentions;
+        self
+    }
+}
+
+/// The compiled rules of one configuration. Cheap to share (`Arc`), safe across threads.
+#[derive(Debug)]
+pub struct Detector {
+    book: RuleBook,
+    practice: Practice,
+    thresholds: Thresholds,
+    second_person: Regex,
+    patient_words: Option<usize>,
+}
+
+/// The configuration validated, but its rules could not be compiled together.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(String);
+
+/// A scored trigger occurrence, in matchable-text offsets.
+#[derive(Debug)]
+struct Candidate {
+    rule: usize,
+    start: usize,
+    end: usize,
+    score: f32,
+    signals: Vec<Arc<str>>,
+    not_counted: Option<NotCounted>,
+}
+
+impl Detector {
+    pub fn new(config: &Config) -> Result<Detector, CompileError> {
+        let book = RuleBook::compile(config).map_err(CompileError)?;
+        let patient_words = book.lexicon("patient_nouns");
+        Ok(Detector {
+            book,
+            practice: config.practice.clone(),
+            thresholds: config.thresholds,
+            second_person: Regex::new(
+                r"(?i)(?-u:\b)(?:you|your|you're|youre|yours|yourself|ya|u|ur)(?-u:\b)",
+            )
+            .map_err(|e| CompileError(e.to_string()))?,
+            patient_words,
+        })
+    }
+
+    /// How many rules are loaded.
+    pub fn rule_count(&self) -> usize {
+        self.book.rules.len()
+    }
+
+    /// A rule's how-to-fix text, if it has one.
+    pub fn fix_for(&self, rule: &str) -> Option<&str> {
+        self.book
+            .rules
+            .iter()
+            .find(|r| &*r.spec.id == rule)
+            .and_then(|r| r.spec.fix.as_deref())
+    }
+
+    /// Analyzes one message. Never panics, whatever the text.
+    pub fn analyze(&self, message: &Message<'_>) -> Analysis {
+        let normalized = normalize(message.text);
+        let text = normalized.text();
+        let mut evidence = Evidence::gather(
+            text,
+            &self.book,
+            &self.second_person,
+            self.patient_words,
+            message.is_reply,
+            message.mentions,
+        );
+
+        let applies = |i: usize| {
+            self.book.rules[i]
+                .spec
+                .kind
+                .label()
+                .applies_to(message.role)
+        };
+        let (names, others): (Vec<usize>, Vec<usize>) = (0..self.book.rules.len())
+            .filter(|&i| applies(i))
+            .partition(|&i| self.book.rules[i].spec.kind == Kind::Name);
+
+        let mut candidates = Vec::new();
+        for &i in &names {
+            self.score_rule(i, &evidence, &mut candidates);
+        }
+        let name_found = candidates
+            .iter()
+            .any(|c| c.not_counted != Some(NotCounted::StaffName) && c.score >= NAME_FEATURE_MIN);
+        evidence.set_name_found(name_found);
+        for &i in &others {
+            self.score_rule(i, &evidence, &mut candidates);
+        }
+
+        let candidates = resolve_overlaps(candidates, &self.book);
+        let mut findings: Vec<Finding> = candidates
+            .into_iter()
+            .map(|c| {
+                let spec = &self.book.rules[c.rule].spec;
+                let (start, end) = normalized.to_original(c.start, c.end);
+                Finding {
+                    kind: spec.kind,
+                    rule: spec.id.clone(),
+                    start,
+                    end,
+                    severity: spec.severity,
+                    rule_reason: spec.reason.clone(),
+                    signals: c.signals,
+                    score: c.score,
+                    not_counted: c.not_counted,
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| (a.start, a.end, &a.rule).cmp(&(b.start, b.end, &b.rule)));
+
+        let mut labels: Vec<Label> = findings
+            .iter()
+            .filter(|f| f.counted())
+            .map(Finding::label)
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let feedback_kind = dominant_feedback(&findings);
+        Analysis {
+            labels,
+            feedback_kind,
+            findings,
+        }
+    }
+
+    fn score_rule(&self, index: usize, evidence: &Evidence<'_>, out: &mut Vec<Candidate>) {
+        let rule = &self.book.rules[index];
+        let spec = &rule.spec;
+        let case_sensitive = matches!(
+            rule.trigger,
+            Probe::Lexicon {
+                case_sensitive: true,
+                ..
+            }
+        );
+        let threshold = spec
+            .threshold
+            .unwrap_or_else(|| self.thresholds.for_label(spec.kind.label()));
+        let features = evidence.features();
+
+        for trigger in evidence.occurrences(rule.trigger).iter().take(MAX_TRIGGERS) {
+            if case_sensitive && !trigger.exact_case {
+                continue;
+            }
+            let matched = &evidence.text[trigger.start..trigger.end];
+            if spec
+                .validate
+                .is_some_and(|v| !identifiers::validate(v, matched))
+            {
+                continue;
+            }
+            let mut score = spec.score
+                * if trigger.ambiguous {
+                    spec.ambiguous_factor
+                } else {
+                    1.0
+                };
+            let (mut start, mut end) = (trigger.start, trigger.end);
+            let around = evidence.word_span(start, end);
+            let mut signals = Vec::new();
+            for signal in &rule.signals {
+                let (present, near) = match signal.probe {
+                    Probe::Feature(f) => (features.has(f), None),
+                    probe => {
+                        let cs = matches!(
+                            probe,
+                            Probe::Lexicon {
+                                case_sensitive: true,
+                                ..
+                            }
+                        );
+                        let o = evidence.nearest(probe, cs, &around, signal.window, signal.side);
+                        (o.is_some(), o)
+                    }
+                };
+                if !present {
+                    continue;
+                }
+                let factor = if near.is_some_and(|o| o.ambiguous) {
+                    spec.ambiguous_factor
+                } else {
+                    1.0
+                };
+                score += signal.weight * factor;
+                if signal.weight > 0.0 {
+                    signals.push(signal.name.clone());
+                    // An identifier's span is the identifier (offsets and masking depend on it);
+                    // other findings stretch to the nearby evidence, which is what a reader needs.
+                    if let (Some(o), Some(_), false) =
+                        (near, signal.window, spec.kind.is_identifier())
+                    {
+                        start = start.min(o.start);
+                        end = end.max(o.end);
+                    }
+                }
+            }
+            let own = if spec.kind.is_identifier() {
+                identifiers::practice_own(spec.kind, matched, &self.practice)
+            } else {
+                None
+            };
+            let not_counted = match own {
+                Some(reason) => Some(reason),
+                None if score >= threshold => None,
+                None if spec.kind.is_identifier() => Some(NotCounted::NoPatientNearby),
+                None => {
+                    // Below threshold and not an identifier: a name candidate still feeds the
+                    // `name` feature; anything else is not worth reporting.
+                    continue;
+                }
+            };
+            out.push(Candidate {
+                rule: index,
+                start,
+                end,
+                score,
+                signals,
+                not_counted,
+            });
+        }
+    }
+}
+
+/// Keeps one finding where findings of the same kind overlap, and one identifier where identifiers
+/// of different kinds overlap (the digits of a card are not also a phone number): counted first,
+/// then the longer span, then the higher score.
+fn resolve_overlaps(mut candidates: Vec<Candidate>, book: &RuleBook) -> Vec<Candidate> {
+    let kind = |c: &Candidate| book.rules[c.rule].spec.kind;
+    candidates.sort_by(|a, b| {
+        let rank = |c: &Candidate| (c.not_counted.is_none(), c.end - c.start);
+        rank(b)
+            .cmp(&rank(a))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let clashes = kept.iter().any(|k| {
+            let overlap = c.start < k.end && k.start < c.end;
+            overlap
+                && (kind(k) == kind(&c) || (kind(k).is_identifier() && kind(&c).is_identifier()))
+        });
+        if !clashes {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// The feedback kind with the most counted evidence; on a tie, complaint before suggestion before
+/// praise (a complaint mistaken for praise is the costlier mistake).
+fn dominant_feedback(findings: &[Finding]) -> Option<FeedbackKind> {
+    let mut totals = [0.0f32; 3];
+    for f in findings.iter().filter(|f| f.counted()) {
+        if let Some(k) = f.kind.feedback_kind() {
+            totals[k as usize] += f.score;
+        }
+    }
+    let mut best: Option<(FeedbackKind, f32)> = None;
+    for kind in [
+        FeedbackKind::Complaint,
+        FeedbackKind::Suggestion,
+        FeedbackKind::Praise,
+    ] {
+        let total = totals[kind as usize];
+        if total > 0.0 && best.is_none_or(|(_, t)| total > t) {
+            best = Some((kind, total));
+        }
+    }
+    best.map(|(kind, _)| kind)
+}

@@ -1,0 +1,253 @@
+//! Redacted excerpts: the part of a message a staff channel may see.
+//!
+//! Every identifier a rule found is replaced by its kind (`[phone]`, `[name]`), mentions become
+//! `@someone`, and any other run of five or more digits becomes `[number]` in case a rule missed an
+//! id. The practice's own details and staff names stay readable. The store keeps only these.
+
+use super::finding::{Finding, NotCounted};
+
+/// How much context an excerpt keeps on each side of the finding it centres on, in characters.
+const CONTEXT_CHARS: usize = 60;
+
+/// The whole text with identifiers, mentions and long numbers masked.
+pub fn redact(text: &str, findings: &[Finding]) -> String {
+    redact_with_focus(text, findings, None).0
+}
+
+/// A short, single-line, redacted excerpt centred on the first counted finding.
+pub fn excerpt(text: &str, findings: &[Finding]) -> String {
+    let focus = findings
+        .iter()
+        .find(|f| f.counted())
+        .or(findings.first())
+        .map(|f| f.start);
+    let (redacted, at) = redact_with_focus(text, findings, focus);
+    let chars: Vec<char> = redacted.chars().collect();
+    let centre = redacted[..at.min(redacted.len())].chars().count();
+    let from = centre.saturating_sub(CONTEXT_CHARS);
+    let to = (centre + 2 * CONTEXT_CHARS).min(chars.len());
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let body: String = chars[from..to].iter().collect();
+    out.push_str(&body.split_whitespace().collect::<Vec<_>>().join(" "));
+    if to < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Redacts and returns where `focus` (an original byte offset) landed in the result.
+fn redact_with_focus(text: &str, findings: &[Finding], focus: Option<usize>) -> (String, usize) {
+    let mut masks: Vec<(usize, usize, String)> = findings
+        .iter()
+        .filter(|f| f.kind.is_identifier())
+        .filter(|f| {
+            !matches!(
+                f.not_counted,
+                Some(NotCounted::PracticeContact(_) | NotCounted::StaffName)
+            )
+        })
+        .filter(|f| {
+            f.start < f.end
+                && f.end <= text.len()
+                && text.is_char_boundary(f.start)
+                && text.is_char_boundary(f.end)
+        })
+        .map(|f| (f.start, f.end, format!("[{}]", f.kind)))
+        .collect();
+    masks.extend(
+        mentions(text)
+            .into_iter()
+            .map(|(s, e)| (s, e, "@someone".to_string())),
+    );
+    masks.sort_by_key(|m| (m.0, std::cmp::Reverse(m.1)));
+
+    let mut out = String::with_capacity(text.len());
+    let mut focus_at = 0;
+    let mut cursor = 0;
+    let mut pending_focus = focus;
+    let mut note_focus = |out: &String, upto: usize, pending: &mut Option<usize>| {
+        if let Some(f) = *pending {
+            if f <= upto {
+                focus_at = out.len();
+                *pending = None;
+            }
+        }
+    };
+    for (start, end, replacement) in masks {
+        if start < cursor {
+            continue;
+        }
+        push_masking_numbers(&mut out, &text[cursor..start]);
+        note_focus(&out, end, &mut pending_focus);
+        out.push_str(&replacement);
+        cursor = end;
+    }
+    note_focus(&out, text.len(), &mut pending_focus);
+    push_masking_numbers(&mut out, &text[cursor..]);
+    (out, focus_at)
+}
+
+/// Copies text, replacing runs of five or more digits (any script) with `[number]`.
+fn push_masking_numbers(out: &mut String, text: &str) {
+    let mut run = String::new();
+    let mut digits = 0;
+    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
+        if *digits >= 5 {
+            out.push_str("[number]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+        *digits = 0;
+    };
+    for c in text.chars() {
+        let numeric = c.is_numeric();
+        let joiner = !run.is_empty() && matches!(c, '-' | ' ' | '.' | '/');
+        if numeric || joiner {
+            run.push(c);
+            if numeric {
+                digits += 1;
+            }
+        } else {
+            let trailing: String = {
+                let trimmed = run.trim_end_matches(['-', ' ', '.', '/']);
+                let t = run[trimmed.len()..].to_string();
+                run.truncate(trimmed.len());
+                t
+            };
+            flush(out, &mut run, &mut digits);
+            out.push_str(&trailing);
+            out.push(c);
+        }
+    }
+    let trimmed_len = run.trim_end_matches(['-', ' ', '.', '/']).len();
+    let trailing = run[trimmed_len..].to_string();
+    run.truncate(trimmed_len);
+    flush(out, &mut run, &mut digits);
+    out.push_str(&trailing);
+}
+
+/// Byte spans of user mentions: `<@id>`, `<@!id>`, and an export's `@Name`.
+fn mentions(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for (i, _) in text.match_indices('@') {
+        if text[..i].ends_with('<') {
+            let rest = &text[i + 1..];
+            let rest = rest.strip_prefix('!').unwrap_or(rest);
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 && rest[digits..].starts_with('>') {
+                let end = text.len() - rest.len() + digits + 1;
+                spans.push((i - 1, end));
+            }
+            continue;
+        }
+        let before_ok = text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace);
+        let word_len: usize = text[i + 1..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.'))
+            .map(char::len_utf8)
+            .sum();
+        let word = &text[i + 1..i + 1 + word_len];
+        if before_ok
+            && word.chars().next().is_some_and(char::is_alphabetic)
+            && !matches!(word.to_lowercase().as_str(), "everyone" | "here")
+        {
+            spans.push((i, i + 1 + word_len));
+        }
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{Kind, Severity};
+
+    fn finding(kind: Kind, start: usize, end: usize, not_counted: Option<NotCounted>) -> Finding {
+        Finding {
+            kind,
+            rule: "test".into(),
+            start,
+            end,
+            severity: Severity::High,
+            rule_reason: "r".into(),
+            signals: vec![],
+            score: 1.0,
+            not_counted,
+        }
+    }
+
+    #[test]
+    fn identifiers_mentions_and_long_numbers_are_masked() {
+        let text = "<@123456> Mrs. Alvarez, call 971-555-0138 about claim 88412973, or <@!99>";
+        let name = text.find("Mrs.").unwrap();
+        let phone = text.find("971").unwrap();
+        let f = vec![
+            finding(Kind::Name, name, name + 12, None),
+            finding(Kind::Phone, phone, phone + 12, None),
+        ];
+        assert_eq!(
+            redact(text, &f),
+            "@someone [name], call [phone] about claim [number], or @someone"
+        );
+    }
+
+    #[test]
+    fn practice_details_and_staff_names_stay_readable() {
+        let text = "Dr. Raman says call (503) 555-0100";
+        let f = vec![
+            finding(Kind::Name, 0, 9, Some(NotCounted::StaffName)),
+            finding(
+                Kind::Phone,
+                20,
+                34,
+                Some(NotCounted::PracticeContact("phone")),
+            ),
+        ];
+        // The practice number has 10 digits in groups of 3/3/4: no group reaches 5, so it stays.
+        assert_eq!(redact(text, &f), "Dr. Raman says call (503) 555-0100");
+    }
+
+    #[test]
+    fn digit_runs_with_separators_are_caught() {
+        assert_eq!(redact("member 1234-5678 ok", &[]), "member [number] ok");
+        assert_eq!(redact("in 2026, on 3/14.", &[]), "in 2026, on 3/14.");
+        assert_eq!(redact("ssn ２１９０９９９９８", &[]), "ssn [number]");
+    }
+
+    #[test]
+    fn excerpt_centres_on_the_counted_finding() {
+        let mut text = "word ".repeat(40);
+        let at = text.len();
+        text.push_str("take 400mg now");
+        text.push_str(&" more".repeat(40));
+        let f = vec![finding(Kind::Dose, at, at + 10, None)];
+        let e = excerpt(&text, &f);
+        assert!(e.starts_with('…') && e.ends_with('…'), "{e}");
+        assert!(e.contains("take 400mg now"), "{e}");
+        assert!(e.chars().count() <= 3 * CONTEXT_CHARS + 2);
+    }
+
+    #[test]
+    fn excerpt_of_odd_text_never_panics() {
+        for text in [
+            "",
+            "@",
+            "<@",
+            "<@>",
+            "<@!>",
+            "é@é",
+            "@@@@",
+            "12345",
+            "١٢٣٤٥٦",
+        ] {
+            let _ = excerpt(text, &[]);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Bedside keeps a healthcare practice's Discord server professional: it flags staff messages
+//! that read as personal medical advice or disclose patient details (privately), acknowledges
+//! patient feedback without disclosing anything, and keeps channels from going quiet.
+//!
+//! # Layout
+//! The lower floor is pure (no Discord, no async runtime, no database, no clock reads) and holds
+//! almost every test:
+//! - [`config`]: raw TOML → validated rules, word lists, templates, tips; every error at once.
+//! - [`detect`]: text + role → labels and explained findings; redacted excerpts.
+//! - [`setup`]: a loaded configuration with its compiled detector, templates and tips vetted.
+//!
+//! The shell translates between the world and the core, and decides nothing:
+//! - [`export`]: reads DiscordChatExporter JSON exports, streamed.
+//! - [`scan`]: audits exports into a [`scan::Report`].
+//! - [`cli`]: the `bedside` command line.
+
+pub mod acknowledge;
+pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod export;
+pub mod policy;
+pub mod scan;
+pub mod setup;

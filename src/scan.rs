@@ -1,0 +1,460 @@
+//! Audits DiscordChatExporter exports: which staff posts Bedside would have flagged, which patient
+//! feedback got no staff reply, by channel and by author.
+//!
+//! [`Scanner`] is fed one message at a time (from [`crate::export`]) and keeps only counters, the
+//! flagged messages' redacted excerpts, and the feedback still waiting for a reply; raw text is
+//! never kept. Rendering the [`Report`] (text, Markdown, JSON) is separate from building it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::config::StaffSettings;
+use crate::detect::{Analysis, Detector, FeedbackKind, Label, Message, Role, excerpt};
+use crate::export::{ExportMessage, Header};
+use crate::policy::{RoleRef, is_staff};
+
+/// One flagged staff message, as the report shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Flagged {
+    pub timestamp: String,
+    pub link: String,
+    pub channel: String,
+    pub author: String,
+    pub labels: Vec<Label>,
+    pub rules: Vec<String>,
+    pub excerpt: String,
+}
+
+/// A patient's feedback, as the report shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FeedbackItem {
+    pub timestamp: String,
+    pub link: String,
+    pub channel: String,
+    pub kind: FeedbackKind,
+    pub excerpt: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChannelStats {
+    pub name: String,
+    pub messages: u64,
+    pub staff_posts: u64,
+    pub flags: u64,
+    pub feedback: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuthorStats {
+    pub name: String,
+    pub staff: bool,
+    pub messages: u64,
+    pub flags: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Skipped {
+    pub bots: u64,
+    pub system: u64,
+    pub empty: u64,
+    pub malformed: u64,
+}
+
+/// What a scan found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub files: u64,
+    pub messages_scanned: u64,
+    pub skipped: Skipped,
+    pub staff_posts: u64,
+    pub patient_posts: u64,
+    pub flagged_messages: u64,
+    pub flags_by_label: BTreeMap<Label, u64>,
+    pub flags_by_rule: BTreeMap<String, u64>,
+    pub feedback_by_kind: BTreeMap<FeedbackKind, u64>,
+    pub channels: BTreeMap<String, ChannelStats>,
+    pub authors: BTreeMap<String, AuthorStats>,
+    pub flagged: Vec<Flagged>,
+    pub unanswered_feedback: Vec<FeedbackItem>,
+    /// File and position of each input that could not be read.
+    pub problems: Vec<String>,
+}
+
+/// One analyzed message, for callers that stream results (`--format jsonl`).
+pub struct Scanned<'a> {
+    pub message: &'a ExportMessage,
+    pub header: &'a Header,
+    pub analysis: &'a Analysis,
+}
+
+/// Builds a [`Report`] from a stream of exported messages.
+pub struct Scanner<'d> {
+    detector: &'d Detector,
+    staff: StaffSettings,
+    report: Report,
+    /// Feedback waiting for a staff reply, by message id, for the current file.
+    pending: HashMap<String, FeedbackItem>,
+}
+
+impl<'d> Scanner<'d> {
+    pub fn new(detector: &'d Detector, staff: StaffSettings) -> Self {
+        Scanner {
+            detector,
+            staff,
+            report: Report::default(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Call when a file begins.
+    pub fn start_file(&mut self) {
+        self.report.files += 1;
+    }
+
+    /// Call when a file ends: feedback with no staff reply in it is now known to be unanswered.
+    pub fn finish_file(&mut self) {
+        let mut pending: Vec<FeedbackItem> = self.pending.drain().map(|(_, v)| v).collect();
+        pending.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        self.report.unanswered_feedback.extend(pending);
+    }
+
+    pub fn problem(&mut self, problem: String) {
+        self.report.problems.push(problem);
+    }
+
+    pub fn malformed(&mut self, problem: String) {
+        self.report.skipped.malformed += 1;
+        self.report.problems.push(problem);
+    }
+
+    /// Analyzes one message; `each` sees it if it was analyzed (not skipped).
+    pub fn add(
+        &mut self,
+        header: &Header,
+        message: &ExportMessage,
+        each: impl FnOnce(Scanned<'_>),
+    ) {
+        let author = match message.check() {
+            Ok(author) => author,
+            Err(problem) => {
+                self.report.skipped.malformed += 1;
+                self.report.problems.push(format!(
+                    "message {}: {problem}",
+                    if message.id.is_empty() {
+                        "(no id)"
+                    } else {
+                        &message.id
+                    }
+                ));
+                return;
+            }
+        };
+        if author.is_bot {
+            self.report.skipped.bots += 1;
+            return;
+        }
+        if !message.is_user_post() {
+            self.report.skipped.system += 1;
+            return;
+        }
+        if message.content.trim().is_empty() {
+            self.report.skipped.empty += 1;
+            return;
+        }
+        let staff = is_staff(
+            &self.staff,
+            author.roles.iter().map(|r| RoleRef {
+                id: &r.id,
+                name: &r.name,
+            }),
+            &[],
+        );
+        let role = if staff { Role::Staff } else { Role::Patient };
+        let analysis = self.detector.analyze(
+            &Message::new(&message.content, role)
+                .reply(message.is_reply())
+                .mentions(message.mentions_in_text()),
+        );
+
+        let r = &mut self.report;
+        r.messages_scanned += 1;
+        let channel = r.channels.entry(header.channel.id.clone()).or_default();
+        channel.name.clone_from(&header.channel.name);
+        channel.messages += 1;
+        let who = r.authors.entry(author.id.clone()).or_default();
+        if who.name.is_empty() {
+            who.name = author.display_name().to_string();
+        }
+        who.staff |= staff;
+        who.messages += 1;
+
+        let link = format!(
+            "https://discord.com/channels/{}/{}/{}",
+            header.guild.id, header.channel.id, message.id
+        );
+        if staff {
+            r.staff_posts += 1;
+            channel.staff_posts += 1;
+            if let Some(replied_to) = message
+                .reference
+                .as_ref()
+                .and_then(|r| r.message_id.as_ref())
+            {
+                self.pending.remove(replied_to);
+            }
+            if !analysis.is_clean() {
+                r.flagged_messages += 1;
+                channel.flags += 1;
+                who.flags += 1;
+                for label in &analysis.labels {
+                    *r.flags_by_label.entry(*label).or_default() += 1;
+                }
+                let mut rules: Vec<String> =
+                    analysis.counted().map(|f| f.rule.to_string()).collect();
+                rules.dedup();
+                for rule in &rules {
+                    *r.flags_by_rule.entry(rule.clone()).or_default() += 1;
+                }
+                r.flagged.push(Flagged {
+                    timestamp: message.timestamp.clone(),
+                    link,
+                    channel: header.channel.name.clone(),
+                    author: author.display_name().to_string(),
+                    labels: analysis.labels.clone(),
+                    rules,
+                    excerpt: excerpt(&message.content, &analysis.findings),
+                });
+            }
+        } else {
+            r.patient_posts += 1;
+            if let Some(kind) = analysis.feedback_kind {
+                channel.feedback += 1;
+                *r.feedback_by_kind.entry(kind).or_default() += 1;
+                self.pending.insert(
+                    message.id.clone(),
+                    FeedbackItem {
+                        timestamp: message.timestamp.clone(),
+                        link,
+                        channel: header.channel.name.clone(),
+                        kind,
+                        excerpt: excerpt(&message.content, &analysis.findings),
+                    },
+                );
+            }
+        }
+        each(Scanned {
+            message,
+            header,
+            analysis: &analysis,
+        });
+    }
+
+    pub fn finish(mut self) -> Report {
+        self.finish_file();
+        self.report
+    }
+}
+
+impl Report {
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line("# Bedside audit".into());
+        line(String::new());
+        line(format!(
+            "Scanned **{}** messages in {} file(s): {} staff posts, {} patient posts. Skipped {} bot, {} system, {} empty, {} malformed.",
+            self.messages_scanned,
+            self.files,
+            self.staff_posts,
+            self.patient_posts,
+            self.skipped.bots,
+            self.skipped.system,
+            self.skipped.empty,
+            self.skipped.malformed
+        ));
+        line(String::new());
+        line(format!(
+            "## Flags: {} staff message(s)",
+            self.flagged_messages
+        ));
+        line(String::new());
+        if self.flags_by_label.is_empty() {
+            line("No staff message would have been flagged.".into());
+        } else {
+            line("| label | messages |".into());
+            line("|---|---:|".into());
+            for (label, n) in &self.flags_by_label {
+                line(format!("| {} | {n} |", label.title()));
+            }
+            line(String::new());
+            line("| rule | messages |".into());
+            line("|---|---:|".into());
+            for (rule, n) in &self.flags_by_rule {
+                line(format!("| `{rule}` | {n} |"));
+            }
+        }
+        line(String::new());
+        line("## By channel".into());
+        line(String::new());
+        line("| channel | messages | staff posts | flags | feedback |".into());
+        line("|---|---:|---:|---:|---:|".into());
+        for c in self.channels.values() {
+            line(format!(
+                "| #{} | {} | {} | {} | {} |",
+                c.name, c.messages, c.staff_posts, c.flags, c.feedback
+            ));
+        }
+        let flagged_authors: Vec<&AuthorStats> =
+            self.authors.values().filter(|a| a.flags > 0).collect();
+        if !flagged_authors.is_empty() {
+            line(String::new());
+            line("## Staff with flags".into());
+            line(String::new());
+            line("| author | posts | flags |".into());
+            line("|---|---:|---:|".into());
+            for a in flagged_authors {
+                line(format!("| {} | {} | {} |", a.name, a.messages, a.flags));
+            }
+        }
+        line(String::new());
+        let total_feedback: u64 = self.feedback_by_kind.values().sum();
+        line(format!("## Patient feedback: {total_feedback}"));
+        line(String::new());
+        for (kind, n) in &self.feedback_by_kind {
+            line(format!("- {kind}: {n}"));
+        }
+        line(format!(
+            "- with no staff reply: {}",
+            self.unanswered_feedback.len()
+        ));
+        if !self.flagged.is_empty() {
+            line(String::new());
+            line("## Flagged messages".into());
+            line(String::new());
+            for f in &self.flagged {
+                let labels: Vec<&str> = f.labels.iter().map(|l| l.as_str()).collect();
+                line(format!(
+                    "- {} · #{} · {} · {} · rules `{}` · [jump]({})",
+                    f.timestamp,
+                    f.channel,
+                    f.author,
+                    labels.join(", "),
+                    f.rules.join("`, `"),
+                    f.link
+                ));
+                line(format!("  > {}", f.excerpt));
+            }
+        }
+        if !self.unanswered_feedback.is_empty() {
+            line(String::new());
+            line("## Feedback with no staff reply".into());
+            line(String::new());
+            for f in &self.unanswered_feedback {
+                line(format!(
+                    "- {} · #{} · {} · [jump]({})",
+                    f.timestamp, f.channel, f.kind, f.link
+                ));
+                line(format!("  > {}", f.excerpt));
+            }
+        }
+        if !self.problems.is_empty() {
+            line(String::new());
+            line("## Input problems".into());
+            line(String::new());
+            for p in &self.problems {
+                line(format!("- {p}"));
+            }
+        }
+        out
+    }
+
+    /// Plain text for a terminal: the Markdown without its table and link syntax.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Bedside audit: {} messages scanned in {} file(s) ({} staff, {} patient; skipped {} bot, {} system, {} empty, {} malformed)\n",
+            self.messages_scanned, self.files, self.staff_posts, self.patient_posts,
+            self.skipped.bots, self.skipped.system, self.skipped.empty, self.skipped.malformed
+        ));
+        out.push_str(&format!(
+            "\nFlagged staff messages: {}\n",
+            self.flagged_messages
+        ));
+        for (label, n) in &self.flags_by_label {
+            out.push_str(&format!("  {:<18} {n}\n", label.as_str()));
+        }
+        if !self.flags_by_rule.is_empty() {
+            out.push_str("By rule:\n");
+            for (rule, n) in &self.flags_by_rule {
+                out.push_str(&format!("  {rule:<28} {n}\n"));
+            }
+        }
+        out.push_str("\nBy channel (messages / staff posts / flags / feedback):\n");
+        for c in self.channels.values() {
+            out.push_str(&format!(
+                "  #{:<20} {:>6} {:>6} {:>5} {:>5}\n",
+                c.name, c.messages, c.staff_posts, c.flags, c.feedback
+            ));
+        }
+        let flagged_authors: Vec<&AuthorStats> =
+            self.authors.values().filter(|a| a.flags > 0).collect();
+        if !flagged_authors.is_empty() {
+            out.push_str("\nStaff with flags (posts / flags):\n");
+            for a in flagged_authors {
+                out.push_str(&format!(
+                    "  {:<24} {:>5} {:>5}\n",
+                    a.name, a.messages, a.flags
+                ));
+            }
+        }
+        let total_feedback: u64 = self.feedback_by_kind.values().sum();
+        out.push_str(&format!("\nPatient feedback: {total_feedback}"));
+        let kinds: Vec<String> = self
+            .feedback_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        if !kinds.is_empty() {
+            out.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        out.push_str(&format!(
+            ", {} with no staff reply\n",
+            self.unanswered_feedback.len()
+        ));
+        if !self.flagged.is_empty() {
+            out.push_str("\nFlagged messages:\n");
+            for f in &self.flagged {
+                let labels: Vec<&str> = f.labels.iter().map(|l| l.as_str()).collect();
+                out.push_str(&format!(
+                    "  {} #{} {} [{}] {}\n",
+                    f.timestamp,
+                    f.channel,
+                    f.author,
+                    labels.join(", "),
+                    f.rules.join(", ")
+                ));
+                out.push_str(&format!("    \"{}\"\n    {}\n", f.excerpt, f.link));
+            }
+        }
+        if !self.unanswered_feedback.is_empty() {
+            out.push_str("\nFeedback with no staff reply:\n");
+            for f in &self.unanswered_feedback {
+                out.push_str(&format!(
+                    "  {} #{} {}: \"{}\"\n    {}\n",
+                    f.timestamp, f.channel, f.kind, f.excerpt, f.link
+                ));
+            }
+        }
+        if !self.problems.is_empty() {
+            out.push_str("\nInput problems:\n");
+            for p in &self.problems {
+                out.push_str(&format!("  {p}\n"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,211 @@
+//! Detection quality on the labeled corpus in `tests/corpus/`.
+//!
+//! `tune/` is what the rules were tuned against; `holdout/` (a fifth of the messages, every id
+//! divisible by 5) is never looked at message by message. The test prints precision, recall and F1
+//! per label, plus feedback-kind accuracy, for both; it fails when a label on `tune/` drops below
+//! precision 0.95 or recall 0.90. Set `BEDSIDE_CORPUS_VERBOSE=1` to list the tune split's misses.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bedside::detect::{FeedbackKind, Label, Message, Role};
+use bedside::setup::Setup;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Labeled {
+    id: String,
+    role: Role,
+    text: String,
+    labels: Vec<Label>,
+    feedback_kind: Option<FeedbackKind>,
+    hard_negative: bool,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: u32,
+    fp: u32,
+    fn_: u32,
+}
+
+impl Counts {
+    fn precision(&self) -> f64 {
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
+    }
+    fn recall(&self) -> f64 {
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
+    }
+    fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+struct Evaluation {
+    messages: usize,
+    hard_negatives: usize,
+    hard_negative_false_flags: usize,
+    per_label: BTreeMap<Label, Counts>,
+    kind_right: u32,
+    kind_total: u32,
+    misses: Vec<String>,
+}
+
+fn load(split: &str) -> Vec<Labeled> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(split);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+    {
+        let text = std::fs::read_to_string(file).expect("corpus file");
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            out.push(
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1)),
+            );
+        }
+    }
+    assert!(!out.is_empty(), "no messages in {split}");
+    out
+}
+
+fn evaluate(setup: &Setup, corpus: &[Labeled]) -> Evaluation {
+    let mut e = Evaluation {
+        messages: corpus.len(),
+        hard_negatives: 0,
+        hard_negative_false_flags: 0,
+        per_label: Label::ALL.iter().map(|l| (*l, Counts::default())).collect(),
+        kind_right: 0,
+        kind_total: 0,
+        misses: Vec::new(),
+    };
+    for m in corpus {
+        let analysis = setup.detector.analyze(&Message::new(&m.text, m.role));
+        for label in Label::ALL {
+            let expected = m.labels.contains(&label);
+            let got = analysis.has(label);
+            let c = e.per_label.get_mut(&label).expect("label");
+            match (expected, got) {
+                (true, true) => c.tp += 1,
+                (false, true) => c.fp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, false) => {}
+            }
+            if expected != got {
+                let rules: Vec<String> = analysis
+                    .counted()
+                    .map(|f| format!("{}@{:.2}", f.rule, f.score))
+                    .collect();
+                e.misses.push(format!(
+                    "{} {} {}: {}  [{}]",
+                    if got { "FP" } else { "FN" },
+                    label,
+                    m.id,
+                    m.text.replace('\n', " "),
+                    rules.join(" ")
+                ));
+            }
+        }
+        if m.hard_negative {
+            e.hard_negatives += 1;
+            if !analysis.is_clean() {
+                e.hard_negative_false_flags += 1;
+            }
+        }
+        if let (Some(expected), true) = (m.feedback_kind, analysis.has(Label::Feedback)) {
+            e.kind_total += 1;
+            if analysis.feedback_kind == Some(expected) {
+                e.kind_right += 1;
+            } else {
+                e.misses.push(format!(
+                    "KIND {}: expected {expected}, got {:?}: {}",
+                    m.id, analysis.feedback_kind, m.text
+                ));
+            }
+        }
+    }
+    e
+}
+
+fn print(split: &str, e: &Evaluation) {
+    println!(
+        "\n{split}: {} messages, {} hard negatives ({} falsely flagged)",
+        e.messages, e.hard_negatives, e.hard_negative_false_flags
+    );
+    println!(
+        "  {:<16} {:>9} {:>7} {:>6}   tp  fp  fn",
+        "label", "precision", "recall", "F1"
+    );
+    for (label, c) in &e.per_label {
+        println!(
+            "  {:<16} {:>9.3} {:>7.3} {:>6.3}  {:>3} {:>3} {:>3}",
+            label.as_str(),
+            c.precision(),
+            c.recall(),
+            c.f1(),
+            c.tp,
+            c.fp,
+            c.fn_
+        );
+    }
+    if e.kind_total > 0 {
+        println!(
+            "  feedback kind accuracy (on detected feedback): {:.3} ({}/{})",
+            e.kind_right as f64 / e.kind_total as f64,
+            e.kind_right,
+            e.kind_total
+        );
+    }
+}
+
+#[test]
+fn corpus_precision_and_recall_per_label() {
+    let setup = Setup::load(None).expect("the embedded configuration loads");
+    let tune = evaluate(&setup, &load("tune"));
+    let holdout = evaluate(&setup, &load("holdout"));
+    print("tune", &tune);
+    print("holdout (never tuned against)", &holdout);
+    if std::env::var_os("BEDSIDE_CORPUS_VERBOSE").is_some() {
+        for miss in &tune.misses {
+            println!("  {miss}");
+        }
+    }
+    let mut failures = Vec::new();
+    for (label, c) in &tune.per_label {
+        if c.precision() < 0.95 {
+            failures.push(format!("{label}: precision {:.3} < 0.95", c.precision()));
+        }
+        if c.recall() < 0.90 {
+            failures.push(format!("{label}: recall {:.3} < 0.90", c.recall()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "tune split below the bar: {failures:?}"
+    );
+}
