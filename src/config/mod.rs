@@ -142,6 +142,8 @@ pub enum Feature {
     Name,
     /// The message asks a question.
     Question,
+    /// A staff member's name (practice.staff_names) appears.
+    StaffName,
 }
 
 impl Feature {
@@ -154,6 +156,7 @@ impl Feature {
             "patient_ref" => Feature::PatientRef,
             "name" => Feature::Name,
             "question" => Feature::Question,
+            "staff_name" => Feature::StaffName,
             _ => return None,
         })
     }
@@ -984,7 +987,8 @@ pub fn compile_pattern(
                 .collect::<Vec<_>>()
                 .join("|"),
         );
-        expanded.push(')');
+        // Plurals match as they do for word-list triggers ("levels" for "level").
+        expanded.push_str(")(?:e?s)?");
         rest = &after[end + 1..];
     }
     expanded.push_str(rest);

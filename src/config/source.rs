@@ -31,6 +31,7 @@ embedded! {
     "rules/feedback.toml",
     "rules/identifiers.toml",
     "rules/patient_context.toml",
+    "lexicons/anatomy.toml",
     "lexicons/care_words.toml",
     "lexicons/conditions.toml",
     "lexicons/drugs.toml",
@@ -40,6 +41,8 @@ embedded! {
     "lexicons/patient_nouns.toml",
     "lexicons/procedures.toml",
     "lexicons/results.toml",
+    "lexicons/sentiment_negative.toml",
+    "lexicons/sentiment_positive.toml",
     "lexicons/symptoms.toml",
 }
 

@@ -2,6 +2,7 @@
 //! and word-list terms occur where, and message-wide features (a mention, a reply, "you", a
 //! question). Rules then only look things up here.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use regex::Regex;
@@ -42,6 +43,7 @@ pub struct Features {
     pub second_person: bool,
     pub question: bool,
     pub patient_word: bool,
+    pub staff_name: bool,
     /// Set after name rules ran.
     pub name: bool,
 }
@@ -56,6 +58,7 @@ impl Features {
             Feature::PatientRef => self.name || self.patient_word || self.mention,
             Feature::Name => self.name,
             Feature::Question => self.question,
+            Feature::StaffName => self.staff_name,
         }
     }
 }
@@ -66,6 +69,7 @@ impl<'t> Evidence<'t> {
         book: &RuleBook,
         second_person: &Regex,
         patient_words: Option<usize>,
+        staff_words: &BTreeSet<String>,
         is_reply: bool,
         mentions: usize,
     ) -> Evidence<'t> {
@@ -122,7 +126,13 @@ impl<'t> Evidence<'t> {
             reply: is_reply,
             second_person: second_person.is_match(text),
             question: trimmed.ends_with('?') || trimmed.ends_with("?)"),
-            patient_word: patient_words.is_some_and(|l| !lexicons[l].is_empty()),
+            // An everyday patient word ("kids", "parents") alone does not make a message about a patient.
+            patient_word: patient_words.is_some_and(|l| lexicons[l].iter().any(|o| !o.ambiguous)),
+            staff_name: words.iter().any(|&(s, e)| {
+                let word = &text[s as usize..e as usize];
+                let word = word.strip_suffix("'s").unwrap_or(word);
+                word.len() > 1 && staff_words.contains(&word.to_lowercase())
+            }),
             name: false,
         };
         Evidence {
@@ -229,13 +239,21 @@ fn word_end(text: &str, start: usize, end: usize) -> Option<usize> {
     let boundary = |s: &str| s.chars().next().is_none_or(|c| !c.is_alphanumeric());
     if boundary(rest) {
         Some(end)
-    } else if rest.starts_with("es") && boundary(&rest[2..]) {
+    } else if rest.starts_with("es") && boundary(&rest[2..]) && takes_es(&text[start..end]) {
         Some(end + 2)
     } else if rest.starts_with('s') && boundary(&rest[1..]) {
         Some(end + 1)
     } else {
         None
     }
+}
+
+/// English adds `es` after a sibilant or `o` ("abscesses", "potatoes"); "hives" is not "hiv" + es.
+fn takes_es(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    ["s", "x", "z", "ch", "sh", "o"]
+        .iter()
+        .any(|end| w.ends_with(end))
 }
 
 fn words(text: &str) -> Vec<(u32, u32)> {
@@ -303,6 +321,7 @@ mod tests {
         assert_eq!(word_end("two UTIs now", 4, 7), Some(8));
         assert_eq!(word_end("abscesses", 0, 7), Some(9));
         assert_eq!(word_end("reflux", 2, 5), None);
+        assert_eq!(word_end("hives", 0, 3), None, "hives is not HIV + es");
     }
 
     #[test]

@@ -139,6 +139,7 @@ impl Detector {
             &self.book,
             &self.second_person,
             self.patient_words,
+            &self.practice.staff_words,
             message.is_reply,
             message.mentions,
         );
