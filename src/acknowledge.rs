@@ -49,13 +49,9 @@ pub const DISCLOSING_PHRASES: &[&str] = &[
 
 /// Fills `{practice_name}` and `{practice_phone}`.
 pub fn render(template: &str, practice: &Practice) -> String {
-    template.replace("{practice_name}", &practice.name).replace(
-        "{practice_phone}",
-        practice
-            .phone_display
-            .as_deref()
-            .unwrap_or("the front desk"),
-    )
+    template
+        .replace("{practice_name}", &practice.name)
+        .replace("{practice_phone}", practice.phone_display.as_deref().unwrap_or("the front desk"))
 }
 
 /// Checks a rendered acknowledgement: no disclosing phrase, nothing Bedside would flag.
@@ -67,28 +63,18 @@ pub fn vet(rendered: &str, forbidden: &[String], detector: &Detector) -> Result<
         .chain(forbidden.iter().map(|p| p.to_lowercase()))
         .find(|p| lower.contains(p.as_str()))
     {
-        return Err(format!(
-            "contains \"{p}\", which would confirm the author is a patient"
-        ));
+        return Err(format!("contains \"{p}\", which would confirm the author is a patient"));
     }
     let analysis = detector.analyze(&Message::new(rendered, Role::Staff).reply(true));
     if let Some(f) = analysis.counted().next() {
-        return Err(format!(
-            "Bedside's own rule `{}` flags it: {}",
-            f.rule, f.rule_reason
-        ));
+        return Err(format!("Bedside's own rule `{}` flags it: {}", f.rule, f.rule_reason));
     }
     Ok(())
 }
 
 /// The acknowledgement for a piece of feedback: a template for its kind, chosen by `seed` (so the
 /// same message always gets the same reply), rendered with the practice's details.
-pub fn compose(
-    kind: FeedbackKind,
-    seed: u64,
-    templates: &Templates,
-    practice: &Practice,
-) -> Option<String> {
+pub fn compose(kind: FeedbackKind, seed: u64, templates: &Templates, practice: &Practice) -> Option<String> {
     let list = templates.for_kind(kind);
     if list.is_empty() {
         return None;

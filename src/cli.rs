@@ -17,11 +17,7 @@ use crate::scan::Scanner;
 use crate::setup::Setup;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "bedside",
-    version,
-    about = "Keeps a healthcare practice's Discord server professional."
-)]
+#[command(name = "bedside", version, about = "Keeps a healthcare practice's Discord server professional.")]
 pub struct Cli {
     /// Configuration directory (default: the configuration built into bedside).
     #[arg(long, global = true, env = "BEDSIDE_CONFIG", value_name = "DIR")]
@@ -54,6 +50,9 @@ pub enum Command {
         /// Another staff role (name or id); adds to the configured ones.
         #[arg(long = "staff-role", value_name = "NAME_OR_ID")]
         staff_roles: Vec<String>,
+        /// How many flagged messages and unanswered feedback items to list (counts are always complete).
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        max_listed: usize,
     },
     /// Validate a configuration directory and summarise it.
     Config {
@@ -112,19 +111,17 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Config {
-            action: ConfigAction::Check { dir },
-        } => config_check(dir.as_deref().or(cli.config.as_deref())),
+        Command::Config { action: ConfigAction::Check { dir } } => {
+            config_check(dir.as_deref().or(cli.config.as_deref()))
+        }
         command => {
             let setup = Setup::load(cli.config.as_deref())?;
             match command {
                 Command::Check { text, role, reply } => check(&setup, text, role.into(), reply),
                 Command::Classify => classify(&setup.detector),
-                Command::Scan {
-                    exports,
-                    format,
-                    staff_roles,
-                } => scan(&setup, &exports, format, &staff_roles),
+                Command::Scan { exports, format, staff_roles, max_listed } => {
+                    scan(&setup, &exports, format, &staff_roles, max_listed)
+                }
                 Command::Config { .. } => unreachable!("handled above"),
             }
         }
@@ -146,30 +143,18 @@ fn config_check(dir: Option<&Path>) -> Result<ExitCode> {
     println!(
         "  staff roles: {}{}",
         c.staff.roles.join(", "),
-        c.staff
-            .fallback_permission
-            .as_deref()
-            .map(|p| format!(" (or permission {p})"))
-            .unwrap_or_default()
+        c.staff.fallback_permission.as_deref().map(|p| format!(" (or permission {p})")).unwrap_or_default()
     );
     println!(
         "  thresholds: medical_advice {}, patient_details {}, feedback {}",
         c.thresholds.medical_advice, c.thresholds.patient_details, c.thresholds.feedback
     );
     for label in crate::detect::Label::ALL {
-        let rules: Vec<&str> = c
-            .rules
-            .iter()
-            .filter(|r| r.kind.label() == label)
-            .map(|r| &*r.id)
-            .collect();
+        let rules: Vec<&str> = c.rules.iter().filter(|r| r.kind.label() == label).map(|r| &*r.id).collect();
         println!("  {} rules ({}): {}", label, rules.len(), rules.join(", "));
     }
-    let lexicons: Vec<String> = c
-        .lexicons
-        .iter()
-        .map(|(n, l)| format!("{n} ({})", l.terms.len() + l.ambiguous.len()))
-        .collect();
+    let lexicons: Vec<String> =
+        c.lexicons.iter().map(|(n, l)| format!("{n} ({})", l.terms.len() + l.ambiguous.len())).collect();
     println!("  word lists: {}", lexicons.join(", "));
     println!(
         "  templates: {} praise, {} complaint, {} suggestion",
@@ -177,11 +162,7 @@ fn config_check(dir: Option<&Path>) -> Result<ExitCode> {
         c.templates.complaint.len(),
         c.templates.suggestion.len()
     );
-    println!(
-        "  tips: {} (cool-off {} days)",
-        c.tips.tips.len(),
-        c.tips.cooloff.as_secs() / 86400
-    );
+    println!("  tips: {} (cool-off {} days)", c.tips.tips.len(), c.tips.cooloff.as_secs() / 86400);
     println!(
         "  watching: {}",
         if c.discord.watch.is_empty() {
@@ -198,36 +179,21 @@ fn check(setup: &Setup, text: Option<String>, role: Role, reply: bool) -> Result
         Some(t) => t,
         None => {
             let mut buf = String::new();
-            io::stdin()
-                .read_to_string(&mut buf)
-                .context("reading the draft from standard input")?;
+            io::stdin().read_to_string(&mut buf).context("reading the draft from standard input")?;
             buf
         }
     };
-    let analysis = setup
-        .detector
-        .analyze(&Message::new(&text, role).reply(reply));
+    let analysis = setup.detector.analyze(&Message::new(&text, role).reply(reply));
     let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!(
-        "{}",
-        render_check(&text, &analysis, &setup.detector, colour)
-    );
-    Ok(if analysis.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    print!("{}", render_check(&text, &analysis, &setup.detector, colour));
+    Ok(if analysis.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// The human-readable verdict for `check`: each finding with its rule, reason, fix and the span
 /// highlighted in its line.
 pub fn render_check(text: &str, analysis: &Analysis, detector: &Detector, colour: bool) -> String {
     let paint = |code: &str, s: &str| {
-        if colour {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     };
     let mut out = String::new();
     if analysis.is_clean() {
@@ -243,11 +209,7 @@ pub fn render_check(text: &str, analysis: &Analysis, detector: &Detector, colour
         out.push('\n');
     }
     for f in &analysis.findings {
-        let marker = if f.counted() {
-            paint("31", "●")
-        } else {
-            paint("90", "○")
-        };
+        let marker = if f.counted() { paint("31", "●") } else { paint("90", "○") };
         out.push_str(&format!(
             "\n{marker} {} · {} · rule {} · {}\n",
             f.label(),
@@ -272,21 +234,10 @@ fn highlight(text: &str, f: &Finding, colour: bool) -> String {
     if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
         return String::new();
     }
-    let before: String = text[..start]
-        .chars()
-        .rev()
-        .take(50)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let before: String = text[..start].chars().rev().take(50).collect::<Vec<_>>().into_iter().rev().collect();
     let after: String = text[end..].chars().take(50).collect();
     let span = &text[start..end];
-    let marked = if colour {
-        format!("\x1b[4;33m{span}\x1b[0m")
-    } else {
-        format!("«{span}»")
-    };
+    let marked = if colour { format!("\x1b[4;33m{span}\x1b[0m") } else { format!("«{span}»") };
     let flat = |s: &str| s.replace(['\n', '\r'], " ");
     format!("{}{}{}", flat(&before), marked, flat(&after))
 }
@@ -344,19 +295,11 @@ pub fn classify(detector: &Detector) -> Result<ExitCode> {
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
     let bad = classify_stream(detector, stdin, stdout)?;
-    Ok(if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// The `classify` loop over any reader and writer; returns how many lines could not be read.
-pub fn classify_stream(
-    detector: &Detector,
-    input: impl BufRead,
-    output: impl Write,
-) -> Result<u64> {
+pub fn classify_stream(detector: &Detector, input: impl BufRead, output: impl Write) -> Result<u64> {
     let mut input = input;
     let mut out = BufWriter::with_capacity(1 << 16, output);
     let mut line = Vec::with_capacity(1024);
@@ -364,11 +307,7 @@ pub fn classify_stream(
     let mut bad = 0u64;
     loop {
         line.clear();
-        if input
-            .read_until(b'\n', &mut line)
-            .context("reading standard input")?
-            == 0
-        {
+        if input.read_until(b'\n', &mut line).context("reading standard input")? == 0 {
             break;
         }
         number += 1;
@@ -378,11 +317,8 @@ pub fn classify_stream(
         }
         match serde_json::from_slice::<ClassifyInput>(trimmed) {
             Ok(item) => {
-                let analysis = detector.analyze(
-                    &Message::new(&item.text, item.role)
-                        .reply(item.is_reply)
-                        .mentions(item.mentions),
-                );
+                let analysis =
+                    detector.analyze(&Message::new(&item.text, item.role).reply(item.is_reply).mentions(item.mentions));
                 let output = ClassifyOutput {
                     id: &item.id,
                     labels: analysis.labels.iter().map(|l| l.as_str()).collect(),
@@ -393,10 +329,7 @@ pub fn classify_stream(
             }
             Err(e) => {
                 bad += 1;
-                serde_json::to_writer(
-                    &mut out,
-                    &serde_json::json!({ "line": number, "error": e.to_string() }),
-                )?;
+                serde_json::to_writer(&mut out, &serde_json::json!({ "line": number, "error": e.to_string() }))?;
             }
         }
         out.write_all(b"\n")?;
@@ -410,13 +343,12 @@ fn scan(
     exports: &[PathBuf],
     format: Format,
     extra_roles: &[String],
+    max_listed: usize,
 ) -> Result<ExitCode> {
     let mut staff = setup.config.staff.clone();
-    staff
-        .roles
-        .extend(extra_roles.iter().map(|r| r.trim().to_lowercase()));
+    staff.roles.extend(extra_roles.iter().map(|r| r.trim().to_lowercase()));
     let files = export_files(exports)?;
-    let mut scanner = Scanner::new(&setup.detector, staff);
+    let mut scanner = Scanner::new(&setup.detector, staff, max_listed);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let progress = progress_bar(&files);
@@ -436,23 +368,16 @@ fn scan(
         let mut malformed = Vec::new();
         let mut write_error = None;
         let result = export::read_export(reader, |item| match item {
-            Item::Message {
-                header, message, ..
-            } => scanner.add(header, &message, |scanned| {
-                if format == Format::Jsonl
-                    && !scanned.analysis.labels.is_empty()
-                    && write_error.is_none()
-                {
+            Item::Message { header, message, .. } => scanner.add(header, &message, |scanned| {
+                if format == Format::Jsonl && !scanned.analysis.labels.is_empty() && write_error.is_none() {
                     if let Err(e) = write_jsonl(&mut out, &scanned) {
                         write_error = Some(e);
                     }
                 }
             }),
-            Item::Malformed { index, problem } => malformed.push(format!(
-                "{}: message #{}: {problem}",
-                path.display(),
-                index + 1
-            )),
+            Item::Malformed { index, problem } => {
+                malformed.push(format!("{}: message #{}: {problem}", path.display(), index + 1))
+            }
         });
         if let Some(e) = write_error {
             return Err(e).context("writing the report");
@@ -482,20 +407,11 @@ fn scan(
         }
     }
     out.flush()?;
-    Ok(if unreadable > 0 || report.skipped.malformed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if unreadable > 0 || report.skipped.malformed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn write_jsonl(out: &mut impl Write, s: &crate::scan::Scanned<'_>) -> Result<()> {
-    let author_id = s
-        .message
-        .author
-        .as_ref()
-        .map(|a| a.id.as_str())
-        .unwrap_or_default();
+    let author_id = s.message.author.as_ref().map(|a| a.id.as_str()).unwrap_or_default();
     let line = serde_json::json!({
         "message_id": s.message.id,
         "channel_id": s.header.channel.id,
@@ -517,16 +433,11 @@ fn export_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut pending = vec![path.clone()];
             let mut found = Vec::new();
             while let Some(dir) = pending.pop() {
-                for entry in
-                    std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-                {
+                for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
                     let p = entry?.path();
                     if p.is_dir() {
                         pending.push(p);
-                    } else if p
-                        .extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-                    {
+                    } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
                         found.push(p);
                     }
                 }
@@ -549,17 +460,11 @@ fn progress_bar(files: &[PathBuf]) -> indicatif::ProgressBar {
     if !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "scanning {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("scanning {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }

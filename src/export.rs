@@ -46,10 +46,7 @@ pub struct Author {
 
 impl Author {
     pub fn display_name(&self) -> &str {
-        self.nickname
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .unwrap_or(&self.name)
+        self.nickname.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.name)
     }
 }
 
@@ -90,10 +87,7 @@ impl ExportMessage {
     }
 
     pub fn is_reply(&self) -> bool {
-        self.reference
-            .as_ref()
-            .is_some_and(|r| r.message_id.is_some())
-            && self.kind != "ChannelPinnedMessage"
+        self.reference.as_ref().is_some_and(|r| r.message_id.is_some()) && self.kind != "ChannelPinnedMessage"
     }
 
     /// Users mentioned in the text as `@Name` (a reply also lists the replied-to author, who is
@@ -125,15 +119,8 @@ impl ExportMessage {
 
 /// One message of an export, or why it could not be used.
 pub enum Item<'a> {
-    Message {
-        header: &'a Header,
-        index: usize,
-        message: ExportMessage,
-    },
-    Malformed {
-        index: usize,
-        problem: String,
-    },
+    Message { header: &'a Header, index: usize, message: ExportMessage },
+    Malformed { index: usize, problem: String },
 }
 
 /// A file that is not a readable export.
@@ -147,17 +134,9 @@ pub enum ExportError {
 
 /// Streams an export, calling `each` for every entry of `messages`. Returns the header and how
 /// many entries were read.
-pub fn read_export<R: Read>(
-    reader: R,
-    mut each: impl FnMut(Item<'_>),
-) -> Result<(Header, usize), ExportError> {
+pub fn read_export<R: Read>(reader: R, mut each: impl FnMut(Item<'_>)) -> Result<(Header, usize), ExportError> {
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let mut state = State {
-        header: Header::default(),
-        count: 0,
-        saw_messages: false,
-        each: &mut each,
-    };
+    let mut state = State { header: Header::default(), count: 0, saw_messages: false, each: &mut each };
     (&mut state).deserialize(&mut deserializer)?;
     deserializer.end()?;
     if !state.saw_messages {
@@ -191,12 +170,8 @@ impl<'de, F: FnMut(Item<'_>)> Visitor<'de> for &mut State<'_, F> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "guild" => {
-                    self.header.guild = map.next_value::<Option<Place>>()?.unwrap_or_default()
-                }
-                "channel" => {
-                    self.header.channel = map.next_value::<Option<Place>>()?.unwrap_or_default()
-                }
+                "guild" => self.header.guild = map.next_value::<Option<Place>>()?.unwrap_or_default(),
+                "channel" => self.header.channel = map.next_value::<Option<Place>>()?.unwrap_or_default(),
                 "messages" => {
                     self.saw_messages = true;
                     map.next_value_seed(Messages { state: &mut *self })?;
@@ -236,15 +211,8 @@ impl<'de, F: FnMut(Item<'_>)> Visitor<'de> for Messages<'_, '_, F> {
             let index = self.state.count;
             self.state.count += 1;
             let item = match entry {
-                Lenient::Message(message) => Item::Message {
-                    header: &self.state.header,
-                    index,
-                    message: *message,
-                },
-                Lenient::Other(_) => Item::Malformed {
-                    index,
-                    problem: "not a message object".to_string(),
-                },
+                Lenient::Message(message) => Item::Message { header: &self.state.header, index, message: *message },
+                Lenient::Other(_) => Item::Malformed { index, problem: "not a message object".to_string() },
             };
             (self.state.each)(item);
         }
@@ -266,14 +234,9 @@ mod tests {
     fn read(json: &str) -> (Result<(Header, usize), ExportError>, Vec<String>) {
         let mut seen = Vec::new();
         let result = read_export(json.as_bytes(), |item| match item {
-            Item::Message {
-                header,
-                index,
-                message,
-            } => seen.push(format!(
-                "{index}:{}:{}:{}",
-                header.channel.name, message.id, message.content
-            )),
+            Item::Message { header, index, message } => {
+                seen.push(format!("{index}:{}:{}:{}", header.channel.name, message.id, message.content))
+            }
             Item::Malformed { index, problem } => seen.push(format!("{index}:bad:{problem}")),
         });
         (result, seen)
@@ -293,7 +256,8 @@ mod tests {
 
     #[test]
     fn a_wrong_entry_is_reported_and_the_rest_go_on() {
-        let json = r#"{"channel":{"id":"2","name":"c"},"messages":["oops", {"id":"12","content":"ok","author":{"id":"7"}}]}"#;
+        let json =
+            r#"{"channel":{"id":"2","name":"c"},"messages":["oops", {"id":"12","content":"ok","author":{"id":"7"}}]}"#;
         let (result, seen) = read(json);
         assert!(result.is_ok());
         assert_eq!(seen, ["0:bad:not a message object", "1:c:12:ok"]);
@@ -309,10 +273,7 @@ mod tests {
     #[test]
     fn not_an_export() {
         assert!(matches!(read("[1,2,3]").0, Err(ExportError::Json(_))));
-        assert!(matches!(
-            read("{\"guild\":{}}").0,
-            Err(ExportError::NoMessages)
-        ));
+        assert!(matches!(read("{\"guild\":{}}").0, Err(ExportError::NoMessages)));
         assert!(read("").0.is_err());
     }
 
@@ -321,16 +282,8 @@ mod tests {
         let m = ExportMessage {
             content: "@Kayla see you".into(),
             mentions: vec![
-                Mention {
-                    id: "1".into(),
-                    name: "kayla_b".into(),
-                    nickname: Some("Kayla".into()),
-                },
-                Mention {
-                    id: "2".into(),
-                    name: "ben".into(),
-                    nickname: None,
-                },
+                Mention { id: "1".into(), name: "kayla_b".into(), nickname: Some("Kayla".into()) },
+                Mention { id: "2".into(), name: "ben".into(), nickname: None },
             ],
             ..Default::default()
         };

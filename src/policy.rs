@@ -17,12 +17,7 @@ pub fn is_staff<'a>(
     roles: impl IntoIterator<Item = RoleRef<'a>>,
     permissions: &[&str],
 ) -> bool {
-    let by_role = roles.into_iter().any(|r| {
-        settings
-            .roles
-            .iter()
-            .any(|s| s == r.id || s.eq_ignore_ascii_case(r.name))
-    });
+    let by_role = roles.into_iter().any(|r| settings.roles.iter().any(|s| s == r.id || s.eq_ignore_ascii_case(r.name)));
     let by_permission = settings
         .fallback_permission
         .as_deref()
@@ -44,38 +39,10 @@ mod tests {
     #[test]
     fn staff_by_role_name_id_or_permission() {
         let s = settings();
-        assert!(is_staff(
-            &s,
-            [RoleRef {
-                id: "9",
-                name: "STAFF"
-            }],
-            &[]
-        ));
-        assert!(is_staff(
-            &s,
-            [RoleRef {
-                id: "1100",
-                name: "Clinicians"
-            }],
-            &[]
-        ));
+        assert!(is_staff(&s, [RoleRef { id: "9", name: "STAFF" }], &[]));
+        assert!(is_staff(&s, [RoleRef { id: "1100", name: "Clinicians" }], &[]));
         assert!(is_staff(&s, [], &["MANAGE_MESSAGES"]));
-        assert!(!is_staff(
-            &s,
-            [RoleRef {
-                id: "9",
-                name: "Patient"
-            }],
-            &["send_messages"]
-        ));
-        assert!(!is_staff(
-            &s,
-            [RoleRef {
-                id: "9",
-                name: "Staffing fans"
-            }],
-            &[]
-        ));
+        assert!(!is_staff(&s, [RoleRef { id: "9", name: "Patient" }], &["send_messages"]));
+        assert!(!is_staff(&s, [RoleRef { id: "9", name: "Staffing fans" }], &[]));
     }
 }

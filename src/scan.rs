@@ -75,8 +75,12 @@ pub struct Report {
     pub feedback_by_kind: BTreeMap<FeedbackKind, u64>,
     pub channels: BTreeMap<String, ChannelStats>,
     pub authors: BTreeMap<String, AuthorStats>,
+    /// The first flagged messages (at most `max_listed`; `flagged_messages` counts them all).
     pub flagged: Vec<Flagged>,
+    /// Feedback that got no staff reply in its file: how many, and the first `max_listed`.
+    pub unanswered_feedback_count: u64,
     pub unanswered_feedback: Vec<FeedbackItem>,
+    pub max_listed: usize,
     /// File and position of each input that could not be read.
     pub problems: Vec<String>,
 }
@@ -93,18 +97,26 @@ pub struct Scanner<'d> {
     detector: &'d Detector,
     staff: StaffSettings,
     report: Report,
-    /// Feedback waiting for a staff reply, by message id, for the current file.
-    pending: HashMap<String, FeedbackItem>,
+    /// Feedback waiting for a staff reply in the current file, by message id. Details are kept
+    /// only while they could still be listed, so memory stays flat on huge exports.
+    pending: HashMap<u64, Option<Box<FeedbackItem>>>,
+}
+
+/// Discord ids are numbers; an id that is not one (a hand-made export) is hashed instead.
+fn id_key(id: &str) -> u64 {
+    id.parse().unwrap_or_else(|_| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    })
 }
 
 impl<'d> Scanner<'d> {
-    pub fn new(detector: &'d Detector, staff: StaffSettings) -> Self {
-        Scanner {
-            detector,
-            staff,
-            report: Report::default(),
-            pending: HashMap::new(),
-        }
+    /// `max_listed`: how many flagged messages and unanswered feedback items the report lists.
+    pub fn new(detector: &'d Detector, staff: StaffSettings, max_listed: usize) -> Self {
+        let report = Report { max_listed, ..Report::default() };
+        Scanner { detector, staff, report, pending: HashMap::new() }
     }
 
     /// Call when a file begins.
@@ -114,9 +126,11 @@ impl<'d> Scanner<'d> {
 
     /// Call when a file ends: feedback with no staff reply in it is now known to be unanswered.
     pub fn finish_file(&mut self) {
-        let mut pending: Vec<FeedbackItem> = self.pending.drain().map(|(_, v)| v).collect();
+        self.report.unanswered_feedback_count += self.pending.len() as u64;
+        let mut pending: Vec<FeedbackItem> = self.pending.drain().filter_map(|(_, v)| v.map(|b| *b)).collect();
         pending.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
-        self.report.unanswered_feedback.extend(pending);
+        let room = self.report.max_listed.saturating_sub(self.report.unanswered_feedback.len());
+        self.report.unanswered_feedback.extend(pending.into_iter().take(room));
     }
 
     pub fn problem(&mut self, problem: String) {
@@ -129,23 +143,14 @@ impl<'d> Scanner<'d> {
     }
 
     /// Analyzes one message; `each` sees it if it was analyzed (not skipped).
-    pub fn add(
-        &mut self,
-        header: &Header,
-        message: &ExportMessage,
-        each: impl FnOnce(Scanned<'_>),
-    ) {
+    pub fn add(&mut self, header: &Header, message: &ExportMessage, each: impl FnOnce(Scanned<'_>)) {
         let author = match message.check() {
             Ok(author) => author,
             Err(problem) => {
                 self.report.skipped.malformed += 1;
                 self.report.problems.push(format!(
                     "message {}: {problem}",
-                    if message.id.is_empty() {
-                        "(no id)"
-                    } else {
-                        &message.id
-                    }
+                    if message.id.is_empty() { "(no id)" } else { &message.id }
                 ));
                 return;
             }
@@ -162,19 +167,10 @@ impl<'d> Scanner<'d> {
             self.report.skipped.empty += 1;
             return;
         }
-        let staff = is_staff(
-            &self.staff,
-            author.roles.iter().map(|r| RoleRef {
-                id: &r.id,
-                name: &r.name,
-            }),
-            &[],
-        );
+        let staff = is_staff(&self.staff, author.roles.iter().map(|r| RoleRef { id: &r.id, name: &r.name }), &[]);
         let role = if staff { Role::Staff } else { Role::Patient };
         let analysis = self.detector.analyze(
-            &Message::new(&message.content, role)
-                .reply(message.is_reply())
-                .mentions(message.mentions_in_text()),
+            &Message::new(&message.content, role).reply(message.is_reply()).mentions(message.mentions_in_text()),
         );
 
         let r = &mut self.report;
@@ -189,19 +185,12 @@ impl<'d> Scanner<'d> {
         who.staff |= staff;
         who.messages += 1;
 
-        let link = format!(
-            "https://discord.com/channels/{}/{}/{}",
-            header.guild.id, header.channel.id, message.id
-        );
+        let link = format!("https://discord.com/channels/{}/{}/{}", header.guild.id, header.channel.id, message.id);
         if staff {
             r.staff_posts += 1;
             channel.staff_posts += 1;
-            if let Some(replied_to) = message
-                .reference
-                .as_ref()
-                .and_then(|r| r.message_id.as_ref())
-            {
-                self.pending.remove(replied_to);
+            if let Some(replied_to) = message.reference.as_ref().and_then(|r| r.message_id.as_ref()) {
+                self.pending.remove(&id_key(replied_to));
             }
             if !analysis.is_clean() {
                 r.flagged_messages += 1;
@@ -210,44 +199,42 @@ impl<'d> Scanner<'d> {
                 for label in &analysis.labels {
                     *r.flags_by_label.entry(*label).or_default() += 1;
                 }
-                let mut rules: Vec<String> =
-                    analysis.counted().map(|f| f.rule.to_string()).collect();
+                let mut rules: Vec<String> = analysis.counted().map(|f| f.rule.to_string()).collect();
                 rules.dedup();
                 for rule in &rules {
                     *r.flags_by_rule.entry(rule.clone()).or_default() += 1;
                 }
-                r.flagged.push(Flagged {
-                    timestamp: message.timestamp.clone(),
-                    link,
-                    channel: header.channel.name.clone(),
-                    author: author.display_name().to_string(),
-                    labels: analysis.labels.clone(),
-                    rules,
-                    excerpt: excerpt(&message.content, &analysis.findings),
-                });
+                if r.flagged.len() < r.max_listed {
+                    r.flagged.push(Flagged {
+                        timestamp: message.timestamp.clone(),
+                        link,
+                        channel: header.channel.name.clone(),
+                        author: author.display_name().to_string(),
+                        labels: analysis.labels.clone(),
+                        rules,
+                        excerpt: excerpt(&message.content, &analysis.findings),
+                    });
+                }
             }
         } else {
             r.patient_posts += 1;
             if let Some(kind) = analysis.feedback_kind {
                 channel.feedback += 1;
                 *r.feedback_by_kind.entry(kind).or_default() += 1;
-                self.pending.insert(
-                    message.id.clone(),
-                    FeedbackItem {
+                let listable = r.unanswered_feedback.len() + self.pending.len() < r.max_listed;
+                let details = listable.then(|| {
+                    Box::new(FeedbackItem {
                         timestamp: message.timestamp.clone(),
                         link,
                         channel: header.channel.name.clone(),
                         kind,
                         excerpt: excerpt(&message.content, &analysis.findings),
-                    },
-                );
+                    })
+                });
+                self.pending.insert(id_key(&message.id), details);
             }
         }
-        each(Scanned {
-            message,
-            header,
-            analysis: &analysis,
-        });
+        each(Scanned { message, header, analysis: &analysis });
     }
 
     pub fn finish(mut self) -> Report {
@@ -257,6 +244,15 @@ impl<'d> Scanner<'d> {
 }
 
 impl Report {
+    /// " (first 200 of 9,000; --max-listed changes this, --format jsonl lists all)" when cut.
+    fn more(&self, listed: usize, total: u64) -> String {
+        if (listed as u64) < total {
+            format!(" (first {listed} of {total}; --max-listed changes this, --format jsonl lists every message)")
+        } else {
+            String::new()
+        }
+    }
+
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let mut line = |s: String| {
@@ -277,10 +273,7 @@ impl Report {
             self.skipped.malformed
         ));
         line(String::new());
-        line(format!(
-            "## Flags: {} staff message(s)",
-            self.flagged_messages
-        ));
+        line(format!("## Flags: {} staff message(s)", self.flagged_messages));
         line(String::new());
         if self.flags_by_label.is_empty() {
             line("No staff message would have been flagged.".into());
@@ -303,13 +296,9 @@ impl Report {
         line("| channel | messages | staff posts | flags | feedback |".into());
         line("|---|---:|---:|---:|---:|".into());
         for c in self.channels.values() {
-            line(format!(
-                "| #{} | {} | {} | {} | {} |",
-                c.name, c.messages, c.staff_posts, c.flags, c.feedback
-            ));
+            line(format!("| #{} | {} | {} | {} | {} |", c.name, c.messages, c.staff_posts, c.flags, c.feedback));
         }
-        let flagged_authors: Vec<&AuthorStats> =
-            self.authors.values().filter(|a| a.flags > 0).collect();
+        let flagged_authors: Vec<&AuthorStats> = self.authors.values().filter(|a| a.flags > 0).collect();
         if !flagged_authors.is_empty() {
             line(String::new());
             line("## Staff with flags".into());
@@ -327,13 +316,10 @@ impl Report {
         for (kind, n) in &self.feedback_by_kind {
             line(format!("- {kind}: {n}"));
         }
-        line(format!(
-            "- with no staff reply: {}",
-            self.unanswered_feedback.len()
-        ));
+        line(format!("- with no staff reply: {}", self.unanswered_feedback_count));
         if !self.flagged.is_empty() {
             line(String::new());
-            line("## Flagged messages".into());
+            line(format!("## Flagged messages{}", self.more(self.flagged.len(), self.flagged_messages)));
             line(String::new());
             for f in &self.flagged {
                 let labels: Vec<&str> = f.labels.iter().map(|l| l.as_str()).collect();
@@ -351,13 +337,13 @@ impl Report {
         }
         if !self.unanswered_feedback.is_empty() {
             line(String::new());
-            line("## Feedback with no staff reply".into());
+            line(format!(
+                "## Feedback with no staff reply{}",
+                self.more(self.unanswered_feedback.len(), self.unanswered_feedback_count)
+            ));
             line(String::new());
             for f in &self.unanswered_feedback {
-                line(format!(
-                    "- {} · #{} · {} · [jump]({})",
-                    f.timestamp, f.channel, f.kind, f.link
-                ));
+                line(format!("- {} · #{} · {} · [jump]({})", f.timestamp, f.channel, f.kind, f.link));
                 line(format!("  > {}", f.excerpt));
             }
         }
@@ -380,10 +366,7 @@ impl Report {
             self.messages_scanned, self.files, self.staff_posts, self.patient_posts,
             self.skipped.bots, self.skipped.system, self.skipped.empty, self.skipped.malformed
         ));
-        out.push_str(&format!(
-            "\nFlagged staff messages: {}\n",
-            self.flagged_messages
-        ));
+        out.push_str(&format!("\nFlagged staff messages: {}\n", self.flagged_messages));
         for (label, n) in &self.flags_by_label {
             out.push_str(&format!("  {:<18} {n}\n", label.as_str()));
         }
@@ -400,33 +383,22 @@ impl Report {
                 c.name, c.messages, c.staff_posts, c.flags, c.feedback
             ));
         }
-        let flagged_authors: Vec<&AuthorStats> =
-            self.authors.values().filter(|a| a.flags > 0).collect();
+        let flagged_authors: Vec<&AuthorStats> = self.authors.values().filter(|a| a.flags > 0).collect();
         if !flagged_authors.is_empty() {
             out.push_str("\nStaff with flags (posts / flags):\n");
             for a in flagged_authors {
-                out.push_str(&format!(
-                    "  {:<24} {:>5} {:>5}\n",
-                    a.name, a.messages, a.flags
-                ));
+                out.push_str(&format!("  {:<24} {:>5} {:>5}\n", a.name, a.messages, a.flags));
             }
         }
         let total_feedback: u64 = self.feedback_by_kind.values().sum();
         out.push_str(&format!("\nPatient feedback: {total_feedback}"));
-        let kinds: Vec<String> = self
-            .feedback_by_kind
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+        let kinds: Vec<String> = self.feedback_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         if !kinds.is_empty() {
             out.push_str(&format!(" ({})", kinds.join(", ")));
         }
-        out.push_str(&format!(
-            ", {} with no staff reply\n",
-            self.unanswered_feedback.len()
-        ));
+        out.push_str(&format!(", {} with no staff reply\n", self.unanswered_feedback_count));
         if !self.flagged.is_empty() {
-            out.push_str("\nFlagged messages:\n");
+            out.push_str(&format!("\nFlagged messages{}:\n", self.more(self.flagged.len(), self.flagged_messages)));
             for f in &self.flagged {
                 let labels: Vec<&str> = f.labels.iter().map(|l| l.as_str()).collect();
                 out.push_str(&format!(
@@ -441,7 +413,10 @@ impl Report {
             }
         }
         if !self.unanswered_feedback.is_empty() {
-            out.push_str("\nFeedback with no staff reply:\n");
+            out.push_str(&format!(
+                "\nFeedback with no staff reply{}:\n",
+                self.more(self.unanswered_feedback.len(), self.unanswered_feedback_count)
+            ));
             for f in &self.unanswered_feedback {
                 out.push_str(&format!(
                     "  {} #{} {}: \"{}\"\n    {}\n",

@@ -27,20 +27,14 @@ impl Setup {
 
     pub fn from_source(source: &Source) -> Result<Setup, ConfigError> {
         let config = config::load(source)?;
-        let detector = Detector::new(&config).map_err(|e| ConfigError {
-            problems: vec![Problem::new("rules/", e.to_string())],
-        })?;
+        let detector = Detector::new(&config)
+            .map_err(|e| ConfigError { problems: vec![Problem::new("rules/", e.to_string())] })?;
         let mut problems = Vec::new();
         for kind in crate::detect::FeedbackKind::ALL {
             for (i, template) in config.templates.for_kind(kind).iter().enumerate() {
                 let rendered = acknowledge::render(template, &config.practice);
-                if let Err(why) =
-                    acknowledge::vet(&rendered, &config.templates.forbidden, &detector)
-                {
-                    problems.push(Problem::new(
-                        "templates.toml",
-                        format!("{kind} template {}: {why}", i + 1),
-                    ));
+                if let Err(why) = acknowledge::vet(&rendered, &config.templates.forbidden, &detector) {
+                    problems.push(Problem::new("templates.toml", format!("{kind} template {}: {why}", i + 1)));
                 }
             }
         }
@@ -50,19 +44,13 @@ impl Setup {
                 problems.push(Problem::in_rule(
                     "tips.toml",
                     &tip.id,
-                    format!(
-                        "Bedside would flag this tip itself (rule `{}`: {})",
-                        f.rule, f.rule_reason
-                    ),
+                    format!("Bedside would flag this tip itself (rule `{}`: {})", f.rule, f.rule_reason),
                 ));
             }
         }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Setup {
-            config: Arc::new(config),
-            detector: Arc::new(detector),
-        })
+        Ok(Setup { config: Arc::new(config), detector: Arc::new(detector) })
     }
 }

@@ -13,23 +13,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(file: impl Into<String>, problem: impl Into<String>) -> Self {
-        Problem {
-            file: file.into(),
-            rule: None,
-            problem: problem.into(),
-        }
+        Problem { file: file.into(), rule: None, problem: problem.into() }
     }
 
-    pub fn in_rule(
-        file: impl Into<String>,
-        rule: impl Into<String>,
-        problem: impl Into<String>,
-    ) -> Self {
-        Problem {
-            file: file.into(),
-            rule: Some(rule.into()),
-            problem: problem.into(),
-        }
+    pub fn in_rule(file: impl Into<String>, rule: impl Into<String>, problem: impl Into<String>) -> Self {
+        Problem { file: file.into(), rule: Some(rule.into()), problem: problem.into() }
     }
 }
 
@@ -51,11 +39,7 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(
-            f,
-            "the configuration has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
+        writeln!(f, "the configuration has {n} problem{}:", if n == 1 { "" } else { "s" })?;
         for problem in &self.problems {
             writeln!(f, "  - {problem}")?;
         }
@@ -90,10 +74,6 @@ impl Problems {
 
     /// `Ok(())` when nothing was wrong, else every problem collected.
     pub fn finish(self) -> Result<(), ConfigError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError { problems: self.0 })
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(ConfigError { problems: self.0 }) }
     }
 }

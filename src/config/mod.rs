@@ -161,8 +161,7 @@ impl Feature {
         })
     }
 
-    const NAMES: &'static str =
-        "mention, reply, second_person, addressee, patient_ref, name, question";
+    const NAMES: &'static str = "mention, reply, second_person, addressee, patient_ref, name, question";
 }
 
 /// What a trigger or signal matches.
@@ -172,8 +171,9 @@ pub enum Matcher {
     Pattern {
         regex: Regex,
     },
+    /// Terms of one or more word lists.
     Lexicon {
-        name: String,
+        names: Vec<String>,
         case_sensitive: bool,
     },
     Feature(Feature),
@@ -218,6 +218,7 @@ pub struct SignalSpec {
     pub window: Option<u32>,
     pub side: Side,
     pub weight: f32,
+    pub required: bool,
 }
 
 /// A validated rule.
@@ -290,21 +291,17 @@ pub fn load(source: &Source) -> Result<Config, ConfigError> {
     let templates = parse_file::<raw::Templates>(source, TEMPLATES, &mut problems)
         .map(|t| validate_templates(t, &mut problems))
         .unwrap_or_default();
-    let tips = parse_file::<raw::Tips>(source, TIPS, &mut problems)
-        .map(|t| validate_tips(t, &mut problems));
+    let tips = parse_file::<raw::Tips>(source, TIPS, &mut problems).map(|t| validate_tips(t, &mut problems));
     let settings = settings.map(|s| validate_settings(s, &mut problems));
 
     let (Some(settings), Some(tips)) = (settings, tips) else {
         if problems.is_empty() {
             problems.file(&source.origin, "incomplete configuration");
         }
-        return Err(problems.finish().err().unwrap_or(ConfigError {
-            problems: Vec::new(),
-        }));
+        return Err(problems.finish().err().unwrap_or(ConfigError { problems: Vec::new() }));
     };
     problems.finish()?;
-    let (practice, staff, thresholds, discord, remove_at, acknowledgements, stagnation, retention) =
-        settings;
+    let (practice, staff, thresholds, discord, remove_at, acknowledgements, stagnation, retention) = settings;
     Ok(Config {
         origin: source.origin.clone(),
         practice,
@@ -322,11 +319,7 @@ pub fn load(source: &Source) -> Result<Config, ConfigError> {
     })
 }
 
-fn parse_file<T: DeserializeOwned>(
-    source: &Source,
-    file: &str,
-    problems: &mut Problems,
-) -> Option<T> {
+fn parse_file<T: DeserializeOwned>(source: &Source, file: &str, problems: &mut Problems) -> Option<T> {
     let Some(text) = source.files.get(file) else {
         problems.file(file, format!("missing (expected in {})", source.origin));
         return None;
@@ -342,12 +335,7 @@ fn parse_file<T: DeserializeOwned>(
 
 /// TOML errors span several lines with a source excerpt; keep the message and the position.
 fn one_line(message: &str) -> String {
-    message
-        .split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|'))
-        .collect::<Vec<_>>()
-        .join(" ")
+    message.split('\n').map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('|')).collect::<Vec<_>>().join(" ")
 }
 
 type ValidSettings = (
@@ -372,10 +360,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
             .filter_map(|n| {
                 let d = crate::detect::nanp_digits(n);
                 if d.is_none() {
-                    problems.file(
-                        f,
-                        format!("practice.{field}: `{n}` is not a 10-digit North American number"),
-                    );
+                    problems.file(f, format!("practice.{field}: `{n}` is not a 10-digit North American number"));
                 }
                 d
             })
@@ -385,10 +370,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
     let faxes = digits_of("fax", &s.practice.fax, problems);
     for email in &s.practice.email {
         if !email.contains('@') || email.contains(char::is_whitespace) {
-            problems.file(
-                f,
-                format!("practice.email: `{email}` is not an email address"),
-            );
+            problems.file(f, format!("practice.email: `{email}` is not an email address"));
         }
     }
     let domains = s
@@ -397,18 +379,10 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         .iter()
         .map(|w| {
             let w = w.trim().to_lowercase();
-            let w = w
-                .trim_start_matches("https://")
-                .trim_start_matches("http://")
-                .trim_start_matches("www.");
+            let w = w.trim_start_matches("https://").trim_start_matches("http://").trim_start_matches("www.");
             w.split('/').next().unwrap_or_default().to_string()
         })
-        .chain(
-            s.practice
-                .email
-                .iter()
-                .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase())),
-        )
+        .chain(s.practice.email.iter().filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase())))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -417,34 +391,20 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         .address
         .iter()
         .map(|a| {
-            a.split(',')
-                .next()
-                .unwrap_or_default()
-                .to_lowercase()
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect()
+            a.split(',').next().unwrap_or_default().to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect()
         })
         .collect();
     let zips = s
         .practice
         .address
         .iter()
-        .filter_map(|a| {
-            a.split(|c: char| !c.is_ascii_digit())
-                .rfind(|w| w.len() == 5)
-                .map(str::to_string)
-        })
+        .filter_map(|a| a.split(|c: char| !c.is_ascii_digit()).rfind(|w| w.len() == 5).map(str::to_string))
         .collect();
     let staff_words = s
         .practice
         .staff_names
         .iter()
-        .flat_map(|n| {
-            n.split(|c: char| !c.is_alphanumeric())
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|n| n.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).collect::<Vec<_>>())
         .filter(|w| w.len() > 1 && !matches!(w.as_str(), "dr" | "rn" | "np" | "md" | "dds" | "pa"))
         .collect();
     let practice = Practice {
@@ -460,26 +420,14 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
     };
 
     if s.staff.roles.iter().all(|r| r.trim().is_empty()) {
-        problems.file(
-            f,
-            "staff.roles is empty: Bedside could not tell staff from patients",
-        );
+        problems.file(f, "staff.roles is empty: Bedside could not tell staff from patients");
     }
     let staff = StaffSettings {
-        roles: s
-            .staff
-            .roles
-            .iter()
-            .map(|r| r.trim().to_lowercase())
-            .filter(|r| !r.is_empty())
-            .collect(),
+        roles: s.staff.roles.iter().map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()).collect(),
         fallback_permission: s.staff.fallback_permission.map(|p| p.trim().to_lowercase()),
     };
     if let Some(p) = &staff.fallback_permission {
-        if !matches!(
-            p.as_str(),
-            "manage_messages" | "manage_guild" | "administrator" | "moderate_members"
-        ) {
+        if !matches!(p.as_str(), "manage_messages" | "manage_guild" | "administrator" | "moderate_members") {
             problems.file(f, format!("staff.fallback_permission: `{p}` is not one of manage_messages, manage_guild, administrator, moderate_members"));
         }
     }
@@ -490,10 +438,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         ("feedback", s.thresholds.feedback),
     ] {
         if !(0.05..=2.0).contains(&value) {
-            problems.file(
-                f,
-                format!("thresholds.{name} = {value} is out of range (0.05 to 2.0)"),
-            );
+            problems.file(f, format!("thresholds.{name} = {value} is out of range (0.05 to 2.0)"));
         }
     }
     let thresholds = Thresholds {
@@ -507,10 +452,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         Some(other) => match parse_severity(other) {
             Some(sev) => Some(sev),
             None => {
-                problems.file(
-                    f,
-                    format!("actions.remove_at: `{other}` is not one of never, low, medium, high"),
-                );
+                problems.file(f, format!("actions.remove_at: `{other}` is not one of never, low, medium, high"));
                 None
             }
         },
@@ -525,18 +467,8 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         Duration::from_secs_f64(v * 3600.0)
     };
     let acknowledgements = AcknowledgementSettings {
-        cooldown: hours(
-            "acknowledgements.cooldown_hours",
-            s.acknowledgements.cooldown_hours,
-            24.0,
-            24.0 * 365.0,
-        ),
-        max_age: hours(
-            "acknowledgements.max_age_hours",
-            s.acknowledgements.max_age_hours,
-            48.0,
-            24.0 * 365.0,
-        ),
+        cooldown: hours("acknowledgements.cooldown_hours", s.acknowledgements.cooldown_hours, 24.0, 24.0 * 365.0),
+        max_age: hours("acknowledgements.max_age_hours", s.acknowledgements.max_age_hours, 48.0, 24.0 * 365.0),
     };
     let stagnation = StagnationSettings {
         stale_after: hours(
@@ -559,43 +491,15 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
             180.0 * 24.0,
             24.0 * 3650.0,
         ),
-        catch_up: hours(
-            "retention.catch_up_hours",
-            s.retention.catch_up_hours,
-            72.0,
-            24.0 * 30.0,
-        ),
+        catch_up: hours("retention.catch_up_hours", s.retention.catch_up_hours, 72.0, 24.0 * 30.0),
     };
     let discord = DiscordSettings {
-        watch: s
-            .discord
-            .watch
-            .iter()
-            .map(|c| c.trim().trim_start_matches('#').to_string())
-            .collect(),
-        alert_channel: s
-            .discord
-            .alert_channel
-            .map(|c| c.trim().trim_start_matches('#').to_string()),
-        feedback_channel: s
-            .discord
-            .feedback_channel
-            .map(|c| c.trim().trim_start_matches('#').to_string()),
-        reminder_channel: s
-            .discord
-            .reminder_channel
-            .map(|c| c.trim().trim_start_matches('#').to_string()),
+        watch: s.discord.watch.iter().map(|c| c.trim().trim_start_matches('#').to_string()).collect(),
+        alert_channel: s.discord.alert_channel.map(|c| c.trim().trim_start_matches('#').to_string()),
+        feedback_channel: s.discord.feedback_channel.map(|c| c.trim().trim_start_matches('#').to_string()),
+        reminder_channel: s.discord.reminder_channel.map(|c| c.trim().trim_start_matches('#').to_string()),
     };
-    (
-        practice,
-        staff,
-        thresholds,
-        discord,
-        remove_at,
-        acknowledgements,
-        stagnation,
-        retention,
-    )
+    (practice, staff, thresholds, discord, remove_at, acknowledgements, stagnation, retention)
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -610,10 +514,7 @@ fn parse_severity(s: &str) -> Option<Severity> {
 fn load_lexicons(source: &Source, problems: &mut Problems) -> BTreeMap<String, LexiconSpec> {
     let mut lexicons = BTreeMap::new();
     for (file, text) in source.under("lexicons") {
-        let name = file
-            .trim_start_matches("lexicons/")
-            .trim_end_matches(".toml")
-            .to_string();
+        let name = file.trim_start_matches("lexicons/").trim_end_matches(".toml").to_string();
         let raw: raw::Lexicon = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
@@ -622,20 +523,14 @@ fn load_lexicons(source: &Source, problems: &mut Problems) -> BTreeMap<String, L
             }
         };
         let mut seen = BTreeSet::new();
-        let listed = raw
-            .terms
-            .iter()
-            .map(|t| (t, "terms"))
-            .chain(raw.ambiguous.iter().map(|t| (t, "ambiguous")));
+        let listed = raw.terms.iter().map(|t| (t, "terms")).chain(raw.ambiguous.iter().map(|t| (t, "ambiguous")));
         for (term, list) in listed {
             if term.trim().is_empty() {
                 problems.file(file, format!("an empty term in `{list}`"));
             } else if term.trim() != term {
                 problems.file(file, format!("term `{term}` has surrounding spaces"));
             } else if !seen.insert(term.to_lowercase()) {
-                let twice = if list == "ambiguous"
-                    && raw.terms.iter().any(|t| t.eq_ignore_ascii_case(term))
-                {
+                let twice = if list == "ambiguous" && raw.terms.iter().any(|t| t.eq_ignore_ascii_case(term)) {
                     "is in both `terms` and `ambiguous`"
                 } else {
                     "is listed twice"
@@ -659,11 +554,7 @@ fn load_lexicons(source: &Source, problems: &mut Problems) -> BTreeMap<String, L
     lexicons
 }
 
-fn load_rules(
-    source: &Source,
-    lexicons: &BTreeMap<String, LexiconSpec>,
-    problems: &mut Problems,
-) -> Vec<RuleSpec> {
+fn load_rules(source: &Source, lexicons: &BTreeMap<String, LexiconSpec>, problems: &mut Problems) -> Vec<RuleSpec> {
     let mut rules = Vec::new();
     let mut ids = BTreeSet::new();
     let mut any_file = false;
@@ -677,10 +568,7 @@ fn load_rules(
             }
         };
         for key in table.keys().filter(|k| k.as_str() != "rule") {
-            problems.file(
-                file,
-                format!("unknown key `{key}` (a rules file holds only [[rule]] tables)"),
-            );
+            problems.file(file, format!("unknown key `{key}` (a rules file holds only [[rule]] tables)"));
         }
         let Some(entries) = table.get("rule") else {
             problems.file(file, "no [[rule]] tables");
@@ -691,11 +579,8 @@ fn load_rules(
             continue;
         };
         for (i, entry) in entries.iter().enumerate() {
-            let label = entry
-                .get("id")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("#{}", i + 1));
+            let label =
+                entry.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| format!("#{}", i + 1));
             let raw: raw::Rule = match entry.clone().try_into() {
                 Ok(raw) => raw,
                 Err(e) => {
@@ -728,69 +613,42 @@ fn validate_rule(
     let bad = |problem: String, problems: &mut Problems| problems.rule(file, &id, problem);
 
     if id.trim().is_empty() || id.contains(char::is_whitespace) {
-        bad(
-            "the id must be a non-empty word like `advice.dose`".into(),
-            problems,
-        );
+        bad("the id must be a non-empty word like `advice.dose`".into(), problems);
     }
     let kind = Kind::parse(&raw.kind);
     if kind.is_none() {
         let names: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        bad(
-            format!("unknown kind `{}` (one of: {})", raw.kind, names.join(", ")),
-            problems,
-        );
+        bad(format!("unknown kind `{}` (one of: {})", raw.kind, names.join(", ")), problems);
     }
     let severity = parse_severity(&raw.severity);
     if severity.is_none() {
-        bad(
-            format!("unknown severity `{}` (low, medium or high)", raw.severity),
-            problems,
-        );
+        bad(format!("unknown severity `{}` (low, medium or high)", raw.severity), problems);
     }
     if raw.reason.trim().is_empty() {
-        bad(
-            "the reason is empty: every finding must explain itself".into(),
-            problems,
-        );
+        bad("the reason is empty: every finding must explain itself".into(), problems);
     }
     if !(0.0..=1.0).contains(&raw.score) {
-        bad(
-            format!("score = {} is out of range (0 to 1)", raw.score),
-            problems,
-        );
+        bad(format!("score = {} is out of range (0 to 1)", raw.score), problems);
     }
     if let Some(t) = raw.threshold {
         if !(0.05..=2.0).contains(&t) {
-            bad(
-                format!("threshold = {t} is out of range (0.05 to 2.0)"),
-                problems,
-            );
+            bad(format!("threshold = {t} is out of range (0.05 to 2.0)"), problems);
         }
     }
     let ambiguous_factor = raw.ambiguous_factor.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&ambiguous_factor) {
-        bad(
-            format!("ambiguous_factor = {ambiguous_factor} is out of range (0 to 1)"),
-            problems,
-        );
+        bad(format!("ambiguous_factor = {ambiguous_factor} is out of range (0 to 1)"), problems);
     }
     let validate = raw.validate.as_deref().and_then(|v| {
         let parsed = Validator::parse(v);
         if parsed.is_none() {
-            bad(
-                format!("unknown validate `{v}` (nanp, ssn, luhn, ipv4, age_over_89, date)"),
-                problems,
-            );
+            bad(format!("unknown validate `{v}` (nanp, ssn, luhn, ipv4, age_over_89, date)"), problems);
         }
         parsed
     });
     let trigger = validate_match(file, &id, "trigger", &raw.trigger, lexicons, problems);
     if matches!(trigger, Some(Matcher::Feature(_))) {
-        bad(
-            "a trigger must be a pattern, lexicon or terms, not a feature".into(),
-            problems,
-        );
+        bad("a trigger must be a pattern, lexicon or terms, not a feature".into(), problems);
     }
     let mut signals = Vec::new();
     for (i, s) in raw.signal.iter().enumerate() {
@@ -799,32 +657,17 @@ fn validate_rule(
             bad(format!("signal {} has an empty name", i + 1), problems);
         }
         if !(-2.0..=2.0).contains(&s.weight) || s.weight == 0.0 {
-            bad(
-                format!(
-                    "{what}: weight = {} must be non-zero, between -2 and 2",
-                    s.weight
-                ),
-                problems,
-            );
+            bad(format!("{what}: weight = {} must be non-zero, between -2 and 2", s.weight), problems);
         }
         if s.window.is_some_and(|w| w > 50) {
-            bad(
-                format!(
-                    "{what}: window = {} is too wide (at most 50 words)",
-                    s.window.unwrap_or(0)
-                ),
-                problems,
-            );
+            bad(format!("{what}: window = {} is too wide (at most 50 words)", s.window.unwrap_or(0)), problems);
         }
         let side = match s.side.as_deref() {
             None | Some("either") => Side::Either,
             Some("before") => Side::Before,
             Some("after") => Side::After,
             Some(other) => {
-                bad(
-                    format!("{what}: side `{other}` is not before, after or either"),
-                    problems,
-                );
+                bad(format!("{what}: side `{other}` is not before, after or either"), problems);
                 Side::Either
             }
         };
@@ -846,6 +689,7 @@ fn validate_rule(
                 window: s.window,
                 side,
                 weight: s.weight,
+                required: s.required,
             });
         }
     }
@@ -873,53 +717,35 @@ fn validate_match(
     rule: &str,
     what: &str,
     m: &raw::Match,
-    lexicons: &BTreeMap<String, LexiconSpec>,
+    known_lexicons: &BTreeMap<String, LexiconSpec>,
     problems: &mut Problems,
 ) -> Option<Matcher> {
-    let set = [
-        m.pattern.is_some(),
-        m.lexicon.is_some(),
-        m.terms.is_some(),
-        m.feature.is_some(),
-    ];
+    let set = [m.pattern.is_some(), m.lexicon.is_some(), m.terms.is_some(), m.feature.is_some()];
     if set.iter().filter(|&&b| b).count() != 1 {
-        problems.rule(
-            file,
-            rule,
-            format!("{what}: give exactly one of pattern, lexicon, terms, feature"),
-        );
+        problems.rule(file, rule, format!("{what}: give exactly one of pattern, lexicon, terms, feature"));
         return None;
     }
-    if let Some(name) = &m.lexicon {
-        if !lexicons.contains_key(name) {
-            let known: Vec<_> = lexicons.keys().map(String::as_str).collect();
-            problems.rule(
-                file,
-                rule,
-                format!(
-                    "{what}: unknown lexicon `{name}` (known: {})",
-                    known.join(", ")
-                ),
-            );
+    if let Some(lexicons) = &m.lexicon {
+        let names = lexicons.names();
+        if names.is_empty() {
+            problems.rule(file, rule, format!("{what}: an empty list of lexicons"));
             return None;
         }
-        return Some(Matcher::Lexicon {
-            name: name.clone(),
-            case_sensitive: m.case_sensitive,
-        });
+        for name in &names {
+            if !known_lexicons.contains_key(*name) {
+                let known: Vec<_> = known_lexicons.keys().map(String::as_str).collect();
+                problems.rule(file, rule, format!("{what}: unknown lexicon `{name}` (known: {})", known.join(", ")));
+                return None;
+            }
+        }
+        let names = names.iter().map(|n| n.to_string()).collect();
+        return Some(Matcher::Lexicon { names, case_sensitive: m.case_sensitive });
     }
     if let Some(name) = &m.feature {
         return match Feature::parse(name) {
             Some(f) => Some(Matcher::Feature(f)),
             None => {
-                problems.rule(
-                    file,
-                    rule,
-                    format!(
-                        "{what}: unknown feature `{name}` (one of: {})",
-                        Feature::NAMES
-                    ),
-                );
+                problems.rule(file, rule, format!("{what}: unknown feature `{name}` (one of: {})", Feature::NAMES));
                 None
             }
         };
@@ -928,25 +754,14 @@ fn validate_match(
         (Some(p), _) => p.clone(),
         (_, Some(terms)) => {
             if terms.is_empty() || terms.iter().any(|t| t.trim().is_empty()) {
-                problems.rule(
-                    file,
-                    rule,
-                    format!("{what}: terms must be a non-empty list of non-empty words"),
-                );
+                problems.rule(file, rule, format!("{what}: terms must be a non-empty list of non-empty words"));
                 return None;
             }
-            format!(
-                r"\b(?:{})\b",
-                terms
-                    .iter()
-                    .map(|t| regex::escape(t.trim()))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            )
+            format!(r"\b(?:{})\b", terms.iter().map(|t| regex::escape(t.trim())).collect::<Vec<_>>().join("|"))
         }
         _ => return None,
     };
-    match compile_pattern(&source, m.case_sensitive, lexicons) {
+    match compile_pattern(&source, m.case_sensitive, known_lexicons) {
         Ok(regex) => Some(Matcher::Pattern { regex }),
         Err(e) => {
             problems.rule(file, rule, format!("{what}: {e}"));
@@ -980,13 +795,7 @@ pub fn compile_pattern(
         // Longest first, so an alternation prefers "root canal" over "root".
         terms.sort_by_key(|t| std::cmp::Reverse(t.len()));
         expanded.push_str("(?:");
-        expanded.push_str(
-            &terms
-                .iter()
-                .map(|t| regex::escape(t))
-                .collect::<Vec<_>>()
-                .join("|"),
-        );
+        expanded.push_str(&terms.iter().map(|t| regex::escape(t)).collect::<Vec<_>>().join("|"));
         // Plurals match as they do for word-list triggers ("levels" for "level").
         expanded.push_str(")(?:e?s)?");
         rest = &after[end + 1..];
@@ -1020,11 +829,7 @@ pub fn compile_pattern(
 }
 
 fn validate_templates(raw: raw::Templates, problems: &mut Problems) -> Templates {
-    for (kind, list) in [
-        ("praise", &raw.praise),
-        ("complaint", &raw.complaint),
-        ("suggestion", &raw.suggestion),
-    ] {
+    for (kind, list) in [("praise", &raw.praise), ("complaint", &raw.complaint), ("suggestion", &raw.suggestion)] {
         if list.is_empty() {
             problems.file(TEMPLATES, format!("`{kind}` has no templates"));
         }
@@ -1041,40 +846,23 @@ fn validate_templates(raw: raw::Templates, problems: &mut Problems) -> Templates
     }
     for t in &raw.complaint {
         if !t.contains("{practice_phone}") {
-            problems.file(
-                TEMPLATES,
-                "every `complaint` template must invite private contact with {practice_phone}",
-            );
+            problems.file(TEMPLATES, "every `complaint` template must invite private contact with {practice_phone}");
         }
     }
-    Templates {
-        praise: raw.praise,
-        complaint: raw.complaint,
-        suggestion: raw.suggestion,
-        forbidden: raw.forbidden,
-    }
+    Templates { praise: raw.praise, complaint: raw.complaint, suggestion: raw.suggestion, forbidden: raw.forbidden }
 }
 
 fn placeholders(template: &str) -> impl Iterator<Item = &str> {
-    template
-        .split('{')
-        .skip(1)
-        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+    template.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name))
 }
 
 fn validate_tips(raw: raw::Tips, problems: &mut Problems) -> TipBook {
     let days = raw.cooloff_days.unwrap_or(30.0);
     if !(0.0..=3650.0).contains(&days) {
-        problems.file(
-            TIPS,
-            format!("cooloff_days = {days} is out of range (0 to 3650)"),
-        );
+        problems.file(TIPS, format!("cooloff_days = {days} is out of range (0 to 3650)"));
     }
     if raw.tip.is_empty() {
-        problems.file(
-            TIPS,
-            "no [[tip]] entries: reminders would have nothing to suggest",
-        );
+        problems.file(TIPS, "no [[tip]] entries: reminders would have nothing to suggest");
     }
     let mut ids = BTreeSet::new();
     let tips = raw
@@ -1085,11 +873,7 @@ fn validate_tips(raw: raw::Tips, problems: &mut Problems) -> TipBook {
                 problems.rule(TIPS, &t.id, "the id is used by another tip");
             }
             if t.text.trim().is_empty() || t.text.chars().count() > TIP_MAX_CHARS {
-                problems.rule(
-                    TIPS,
-                    &t.id,
-                    format!("text must be 1 to {TIP_MAX_CHARS} characters"),
-                );
+                problems.rule(TIPS, &t.id, format!("text must be 1 to {TIP_MAX_CHARS} characters"));
             }
             let kind = match t.kind.as_str() {
                 "tip" => TipKind::Tip,
@@ -1099,16 +883,8 @@ fn validate_tips(raw: raw::Tips, problems: &mut Problems) -> TipBook {
                     return None;
                 }
             };
-            Some(Tip {
-                id: t.id,
-                kind,
-                topic: t.topic,
-                text: t.text.trim().to_string(),
-            })
+            Some(Tip { id: t.id, kind, topic: t.topic, text: t.text.trim().to_string() })
         })
         .collect();
-    TipBook {
-        cooloff: Duration::from_secs_f64(days.clamp(0.0, 3650.0) * 86400.0),
-        tips,
-    }
+    TipBook { cooloff: Duration::from_secs_f64(days.clamp(0.0, 3650.0) * 86400.0), tips }
 }

@@ -151,8 +151,9 @@ pub struct Rule {
 pub struct Match {
     #[serde(default)]
     pub pattern: Option<String>,
+    /// One word list, or several (`["care_words", "procedures"]`): any of their terms.
     #[serde(default)]
-    pub lexicon: Option<String>,
+    pub lexicon: Option<Lexicons>,
     #[serde(default)]
     pub terms: Option<Vec<String>>,
     #[serde(default)]
@@ -177,6 +178,9 @@ pub struct Signal {
     #[serde(default)]
     pub side: Option<String>,
     pub weight: f32,
+    /// The trigger counts only when this signal is present (a weak pattern that needs its context).
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// `templates.toml`: acknowledgement replies by feedback kind.
@@ -208,4 +212,21 @@ pub struct Tip {
     pub kind: String,
     pub topic: String,
     pub text: String,
+}
+
+/// A word list by name, or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Lexicons {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Lexicons {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Lexicons::One(name) => vec![name.as_str()],
+            Lexicons::Many(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
 }

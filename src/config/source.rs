@@ -50,10 +50,7 @@ impl Source {
     pub fn embedded() -> Source {
         Source {
             origin: "embedded defaults".to_string(),
-            files: EMBEDDED
-                .iter()
-                .map(|(path, text)| (path.to_string(), text.to_string()))
-                .collect(),
+            files: EMBEDDED.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect(),
         }
     }
 
@@ -62,22 +59,14 @@ impl Source {
         let mut files = BTreeMap::new();
         let mut problems = Vec::new();
         if !dir.is_dir() {
-            return Err(ConfigError {
-                problems: vec![Problem::new(
-                    dir.display().to_string(),
-                    "is not a directory",
-                )],
-            });
+            return Err(ConfigError { problems: vec![Problem::new(dir.display().to_string(), "is not a directory")] });
         }
         let mut pending = vec![dir.to_path_buf()];
         while let Some(folder) = pending.pop() {
             let entries = match std::fs::read_dir(&folder) {
                 Ok(entries) => entries,
                 Err(e) => {
-                    problems.push(Problem::new(
-                        folder.display().to_string(),
-                        format!("cannot read: {e}"),
-                    ));
+                    problems.push(Problem::new(folder.display().to_string(), format!("cannot read: {e}")));
                     continue;
                 }
             };
@@ -86,28 +75,18 @@ impl Source {
                 if path.is_dir() {
                     pending.push(path);
                 } else if path.extension().is_some_and(|e| e == "toml") {
-                    let relative = path
-                        .strip_prefix(dir)
-                        .unwrap_or(&path)
-                        .to_string_lossy()
-                        .replace('\\', "/");
+                    let relative = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
                     match std::fs::read_to_string(&path) {
                         Ok(text) => {
                             files.insert(relative, text);
                         }
-                        Err(e) => problems.push(Problem::new(
-                            path.display().to_string(),
-                            format!("cannot read: {e}"),
-                        )),
+                        Err(e) => problems.push(Problem::new(path.display().to_string(), format!("cannot read: {e}"))),
                     }
                 }
             }
         }
         if problems.is_empty() {
-            Ok(Source {
-                origin: dir.display().to_string(),
-                files,
-            })
+            Ok(Source { origin: dir.display().to_string(), files })
         } else {
             Err(ConfigError { problems })
         }
@@ -117,10 +96,7 @@ impl Source {
     pub fn under<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.files
             .iter()
-            .filter(move |(path, _)| {
-                path.strip_prefix(folder)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            })
+            .filter(move |(path, _)| path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')))
             .map(|(path, text)| (path.as_str(), text.as_str()))
     }
 }

@@ -2,13 +2,13 @@
 //! and word-list terms occur where, and message-wide features (a mention, a reply, "you", a
 //! question). Rules then only look things up here.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
-
-use regex::Regex;
 
 use crate::config::{Feature, Side};
 
+use super::finding::Role;
 use super::normalize::MENTION;
 use super::rulebook::{Probe, RuleBook};
 
@@ -31,8 +31,15 @@ pub struct Evidence<'t> {
     pub text: &'t str,
     /// Each word's byte range, in order.
     words: Vec<(u32, u32)>,
-    patterns: Vec<Vec<Occurrence>>,
+    /// Which patterns occur at all (one pass of the role's `RegexSet`).
+    present: Vec<bool>,
+    /// Where they occur: searched only when a rule asks, since most signals of most rules are
+    /// never consulted (their trigger did not fire).
+    patterns: Vec<OnceCell<Vec<Occurrence>>>,
+    book: &'t RuleBook,
     lexicons: Vec<Vec<Occurrence>>,
+    /// Occurrences of multi-list probes, merged once per message.
+    merged: Vec<OnceCell<Vec<Occurrence>>>,
     features: Features,
 }
 
@@ -66,27 +73,21 @@ impl Features {
 impl<'t> Evidence<'t> {
     pub fn gather(
         text: &'t str,
-        book: &RuleBook,
-        second_person: &Regex,
+        book: &'t RuleBook,
+        role: Role,
         patient_words: Option<usize>,
-        staff_words: &BTreeSet<String>,
+        staff_words: Option<usize>,
+        you_words: Option<usize>,
         is_reply: bool,
         mentions: usize,
     ) -> Evidence<'t> {
         let words = words(text);
-        let mut patterns = vec![Vec::new(); book.patterns.len()];
-        for i in book.set.matches(text).iter() {
-            patterns[i] = book.patterns[i]
-                .find_iter(text)
-                .take(MAX_OCCURRENCES)
-                .map(|m| Occurrence {
-                    start: m.start(),
-                    end: m.end(),
-                    ambiguous: false,
-                    exact_case: true,
-                })
-                .collect();
+        let mut present = vec![false; book.patterns.len()];
+        let (set, globals) = book.set_for(role);
+        for local in set.matches(text).iter() {
+            present[globals[local]] = true;
         }
+        let patterns = (0..book.patterns.len()).map(|_| OnceCell::new()).collect();
         let mut lexicons: Vec<Vec<Occurrence>> = vec![Vec::new(); book.lexicon_names.len()];
         if let Some(automaton) = &book.automaton {
             for m in automaton.find_overlapping_iter(text) {
@@ -95,14 +96,9 @@ impl<'t> Evidence<'t> {
                 if list.len() >= MAX_OCCURRENCES {
                     continue;
                 }
-                if let Some(end) = word_end(text, m.start(), m.end()) {
+                if let Some(end) = word_end(text, m.start(), m.end(), book.word_list[term.lexicon]) {
                     let exact_case = &text[m.start()..m.end()] == term.text;
-                    let occurrence = Occurrence {
-                        start: m.start(),
-                        end,
-                        ambiguous: term.ambiguous,
-                        exact_case,
-                    };
+                    let occurrence = Occurrence { start: m.start(), end, ambiguous: term.ambiguous, exact_case };
                     // Overlapping matches of one list ("flu" inside "flu shot") keep the longest.
                     if let Some(last) = list.last_mut() {
                         if last.start == occurrence.start {
@@ -119,29 +115,20 @@ impl<'t> Evidence<'t> {
                 }
             }
         }
-        suppress_contained(&mut lexicons);
+        suppress_contained(&mut lexicons, &book.word_list);
         let trimmed = text.trim_end();
         let features = Features {
             mention: mentions > 0 || has_mention(text),
             reply: is_reply,
-            second_person: second_person.is_match(text),
+            second_person: you_words.is_some_and(|l| !lexicons[l].is_empty()),
             question: trimmed.ends_with('?') || trimmed.ends_with("?)"),
             // An everyday patient word ("kids", "parents") alone does not make a message about a patient.
             patient_word: patient_words.is_some_and(|l| lexicons[l].iter().any(|o| !o.ambiguous)),
-            staff_name: words.iter().any(|&(s, e)| {
-                let word = &text[s as usize..e as usize];
-                let word = word.strip_suffix("'s").unwrap_or(word);
-                word.len() > 1 && staff_words.contains(&word.to_lowercase())
-            }),
+            staff_name: staff_words.is_some_and(|l| !lexicons[l].is_empty()),
             name: false,
         };
-        Evidence {
-            text,
-            words,
-            patterns,
-            lexicons,
-            features,
-        }
+        let merged = (0..book.multi_lists.len()).map(|_| OnceCell::new()).collect();
+        Evidence { text, words, present, patterns, book, lexicons, merged, features }
     }
 
     pub fn features(&self) -> &Features {
@@ -152,14 +139,44 @@ impl<'t> Evidence<'t> {
         self.features.name = found;
     }
 
-    /// Where a probe occurs (a feature occurs nowhere in particular: empty).
-    pub fn occurrences(&self, probe: Probe) -> &[Occurrence] {
+    /// Whether a probe occurs anywhere in the message, without locating it.
+    pub fn occurs(&self, probe: Probe, case_sensitive: bool) -> bool {
         match probe {
-            Probe::Pattern(i) => &self.patterns[i],
-            Probe::Lexicon { lexicon, .. } => {
-                self.lexicons.get(lexicon).map(Vec::as_slice).unwrap_or(&[])
+            Probe::Pattern(i) => self.present[i],
+            Probe::Lexicon { .. } => self.occurrences(probe).iter().any(|o| !case_sensitive || o.exact_case),
+            Probe::Feature(f) => self.features.has(f),
+        }
+    }
+
+    /// Where a probe occurs (a feature occurs nowhere in particular: empty).
+    pub fn occurrences(&self, probe: Probe) -> Cow<'_, [Occurrence]> {
+        match probe {
+            Probe::Pattern(i) if !self.present[i] => Cow::Borrowed(&[]),
+            Probe::Pattern(i) => Cow::Borrowed(self.patterns[i].get_or_init(|| {
+                self.book.patterns[i]
+                    .find_iter(self.text)
+                    .take(MAX_OCCURRENCES)
+                    .map(|m| Occurrence { start: m.start(), end: m.end(), ambiguous: false, exact_case: true })
+                    .collect()
+            })),
+            Probe::Lexicon { lists, .. } if lists.count_ones() == 1 => {
+                Cow::Borrowed(self.lexicons.get(lists.trailing_zeros() as usize).map(Vec::as_slice).unwrap_or(&[]))
             }
-            Probe::Feature(_) => &[],
+            Probe::Lexicon { lists, .. } => {
+                let merge = || {
+                    let mut merged: Vec<Occurrence> = (0..self.lexicons.len())
+                        .filter(|i| lists & (1u64 << i) != 0)
+                        .flat_map(|i| self.lexicons[i].iter().copied())
+                        .collect();
+                    merged.sort_by_key(|o| o.start);
+                    merged
+                };
+                match self.book.multi_lists.iter().position(|&m| m == lists) {
+                    Some(slot) => Cow::Borrowed(self.merged[slot].get_or_init(merge)),
+                    None => Cow::Owned(merge()),
+                }
+            }
+            Probe::Feature(_) => Cow::Borrowed(&[]),
         }
     }
 
@@ -180,7 +197,7 @@ impl<'t> Evidence<'t> {
         side: Side,
     ) -> Option<Occurrence> {
         let mut best: Option<(usize, Occurrence)> = None;
-        for &o in self.occurrences(probe) {
+        for &o in self.occurrences(probe).iter() {
             if case_sensitive && !o.exact_case {
                 continue;
             }
@@ -208,30 +225,31 @@ impl<'t> Evidence<'t> {
 
 /// Drops a word-list match that lies strictly inside a longer match of another list, so "flu" in
 /// "flu shot" is a procedure, not a condition, and "strep" in "strep test" likewise.
-fn suppress_contained(lexicons: &mut [Vec<Occurrence>]) {
+fn suppress_contained(lexicons: &mut [Vec<Occurrence>], word_list: &[bool]) {
     let all: Vec<(usize, usize)> = lexicons
         .iter()
-        .flatten()
-        .map(|o| (o.start, o.end))
+        .zip(word_list)
+        .filter(|(_, real)| **real)
+        .flat_map(|(list, _)| list.iter().map(|o| (o.start, o.end)))
         .collect();
     if all.len() < 2 {
         return;
     }
-    for list in lexicons.iter_mut() {
-        list.retain(|o| {
-            !all.iter()
-                .any(|&(s, e)| s <= o.start && o.end <= e && (e - s) > (o.end - o.start))
-        });
+    // Most messages have no nested hits at all: check that cheaply before filtering.
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).all(|w| w[0].1 <= w[1].0) {
+        return;
+    }
+    for (list, _) in lexicons.iter_mut().zip(word_list).filter(|(_, real)| **real) {
+        list.retain(|o| !all.iter().any(|&(s, e)| s <= o.start && o.end <= e && (e - s) > (o.end - o.start)));
     }
 }
 
 /// Word boundaries around a word-list match; a plural `s`/`es` belongs to the word. `None` when
 /// the match is inside a longer word ("flu" in "fluoride").
-fn word_end(text: &str, start: usize, end: usize) -> Option<usize> {
-    let before_ok = text[..start]
-        .chars()
-        .next_back()
-        .is_none_or(|c| !c.is_alphanumeric());
+fn word_end(text: &str, start: usize, end: usize, plurals: bool) -> Option<usize> {
+    let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
     if !before_ok {
         return None;
     }
@@ -239,6 +257,8 @@ fn word_end(text: &str, start: usize, end: usize) -> Option<usize> {
     let boundary = |s: &str| s.chars().next().is_none_or(|c| !c.is_alphanumeric());
     if boundary(rest) {
         Some(end)
+    } else if !plurals {
+        None
     } else if rest.starts_with("es") && boundary(&rest[2..]) && takes_es(&text[start..end]) {
         Some(end + 2)
     } else if rest.starts_with('s') && boundary(&rest[1..]) {
@@ -251,14 +271,29 @@ fn word_end(text: &str, start: usize, end: usize) -> Option<usize> {
 /// English adds `es` after a sibilant or `o` ("abscesses", "potatoes"); "hives" is not "hiv" + es.
 fn takes_es(word: &str) -> bool {
     let w = word.to_ascii_lowercase();
-    ["s", "x", "z", "ch", "sh", "o"]
-        .iter()
-        .any(|end| w.ends_with(end))
+    ["s", "x", "z", "ch", "sh", "o"].iter().any(|end| w.ends_with(end))
 }
 
 fn words(text: &str) -> Vec<(u32, u32)> {
     let mut words = Vec::with_capacity(text.len() / 5 + 1);
     let mut start: Option<usize> = None;
+    if text.is_ascii() {
+        for (i, b) in text.bytes().enumerate() {
+            let inside = b.is_ascii_alphanumeric() || (b == b'\'' && start.is_some());
+            match (inside, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    words.push((s as u32, i as u32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            words.push((s as u32, text.len() as u32));
+        }
+        return words;
+    }
     for (i, c) in text.char_indices() {
         let inside = c.is_alphanumeric() || (c == '\'' && start.is_some());
         match (inside, start) {
@@ -282,20 +317,11 @@ fn has_mention(text: &str) -> bool {
         return true;
     }
     text.match_indices('@').any(|(i, _)| {
-        let before_ok = text[..i]
-            .chars()
-            .next_back()
-            .is_none_or(char::is_whitespace);
-        let word: String = text[i + 1..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '.')
-            .collect();
+        let before_ok = text[..i].chars().next_back().is_none_or(char::is_whitespace);
+        let word: String = text[i + 1..].chars().take_while(|c| c.is_alphanumeric() || *c == '.').collect();
         before_ok
             && word.chars().next().is_some_and(char::is_alphabetic)
-            && !matches!(
-                word.to_lowercase().as_str(),
-                "role" | "everyone" | "here" | "channel"
-            )
+            && !matches!(word.to_lowercase().as_str(), "role" | "everyone" | "here" | "channel")
     })
 }
 
@@ -307,21 +333,19 @@ mod tests {
     fn words_keep_apostrophes_inside() {
         let w = words("that's Kayla's x-ray");
         let text = "that's Kayla's x-ray";
-        let got: Vec<&str> = w
-            .iter()
-            .map(|&(s, e)| &text[s as usize..e as usize])
-            .collect();
+        let got: Vec<&str> = w.iter().map(|&(s, e)| &text[s as usize..e as usize]).collect();
         assert_eq!(got, ["that's", "Kayla's", "x", "ray"]);
     }
 
     #[test]
     fn word_list_matches_respect_word_edges_and_plurals() {
-        assert_eq!(word_end("fluoride", 0, 3), None);
-        assert_eq!(word_end("the flu shot", 4, 7), Some(7));
-        assert_eq!(word_end("two UTIs now", 4, 7), Some(8));
-        assert_eq!(word_end("abscesses", 0, 7), Some(9));
-        assert_eq!(word_end("reflux", 2, 5), None);
-        assert_eq!(word_end("hives", 0, 3), None, "hives is not HIV + es");
+        assert_eq!(word_end("fluoride", 0, 3, true), None);
+        assert_eq!(word_end("the flu shot", 4, 7, true), Some(7));
+        assert_eq!(word_end("two UTIs now", 4, 7, true), Some(8));
+        assert_eq!(word_end("abscesses", 0, 7, true), Some(9));
+        assert_eq!(word_end("reflux", 2, 5, true), None);
+        assert_eq!(word_end("hives", 0, 3, true), None, "hives is not HIV + es");
+        assert_eq!(word_end("two UTIs now", 4, 7, false), None, "a regex of plain words takes no plural");
     }
 
     #[test]

@@ -51,8 +51,7 @@ impl Label {
     pub fn applies_to(self, role: Role) -> bool {
         matches!(
             (self, role),
-            (Label::MedicalAdvice | Label::PatientDetails, Role::Staff)
-                | (Label::Feedback, Role::Patient)
+            (Label::MedicalAdvice | Label::PatientDetails, Role::Staff) | (Label::Feedback, Role::Patient)
         )
     }
 
@@ -82,11 +81,7 @@ pub enum FeedbackKind {
 }
 
 impl FeedbackKind {
-    pub const ALL: [FeedbackKind; 3] = [
-        FeedbackKind::Praise,
-        FeedbackKind::Complaint,
-        FeedbackKind::Suggestion,
-    ];
+    pub const ALL: [FeedbackKind; 3] = [FeedbackKind::Praise, FeedbackKind::Complaint, FeedbackKind::Suggestion];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -223,9 +218,7 @@ impl NotCounted {
             NotCounted::PracticeContact(field) => {
                 format!("the practice's own contact detail (practice.{field} in bedside.toml)")
             }
-            NotCounted::StaffName => {
-                "a staff member's name (practice.staff_names in bedside.toml)".to_string()
-            }
+            NotCounted::StaffName => "a staff member's name (practice.staff_names in bedside.toml)".to_string(),
             NotCounted::NoPatientNearby => "nothing nearby ties it to a patient".to_string(),
         }
     }

@@ -45,13 +45,7 @@ pub fn luhn(text: &str) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &x)| {
-            if i % 2 == 1 {
-                if x * 2 > 9 { x * 2 - 9 } else { x * 2 }
-            } else {
-                x
-            }
-        })
+        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
         .sum();
     sum % 10 == 0
 }
@@ -59,10 +53,7 @@ pub fn luhn(text: &str) -> bool {
 /// A dotted-quad IPv4 address with every octet at most 255.
 pub fn ipv4(text: &str) -> bool {
     let parts: Vec<&str> = text.trim().split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255))
+    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255))
 }
 
 /// The first number in the text is an age over 89 (HIPAA's threshold) and plausible.
@@ -73,23 +64,16 @@ pub fn age_over_89(text: &str) -> bool {
 /// A numeric date has a real month and day (`3/14`, `14.03.2026`, `2026-03-14`); a date in words
 /// (`March 14th`) always passes.
 pub fn plausible_date(text: &str) -> bool {
-    let numbers: Vec<u32> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|p| p.parse().ok())
-        .collect();
+    let numbers: Vec<u32> = text.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok()).collect();
     if text.chars().any(|c| c.is_alphabetic()) {
-        return numbers
-            .iter()
-            .all(|&n| n <= 31 || (1900..=2100).contains(&n));
+        return numbers.iter().all(|&n| n <= 31 || (1900..=2100).contains(&n));
     }
     match numbers.as_slice() {
         [y, m, d] if *y >= 1900 => (1..=12).contains(m) && (1..=31).contains(d),
         [a, b, ..] => {
             let md = (1..=12).contains(a) && (1..=31).contains(b);
             let dm = (1..=31).contains(a) && (1..=12).contains(b);
-            let year_ok = numbers
-                .get(2)
-                .is_none_or(|y| *y < 100 || (1900..=2100).contains(y));
+            let year_ok = numbers.get(2).is_none_or(|y| *y < 100 || (1900..=2100).contains(y));
             (md || dm) && year_ok
         }
         _ => false,
@@ -97,9 +81,7 @@ pub fn plausible_date(text: &str) -> bool {
 }
 
 fn first_number(text: &str) -> Option<u32> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|p| !p.is_empty())
-        .and_then(|p| p.parse().ok())
+    text.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).and_then(|p| p.parse().ok())
 }
 
 /// Runs a rule's validator on the matched text.
@@ -129,17 +111,12 @@ pub fn practice_own(kind: Kind, text: &str, practice: &Practice) -> Option<NotCo
             }
         }
         Kind::Email => {
-            let domain = lower
-                .rsplit_once('@')
-                .map(|(_, d)| d.trim_end_matches('.'))?;
+            let domain = lower.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.'))?;
             (practice.emails.contains(&lower) || practice.domains.iter().any(|d| d == domain))
                 .then_some(NotCounted::PracticeContact("email"))
         }
         Kind::Url => {
-            let host = lower
-                .trim_start_matches("https://")
-                .trim_start_matches("http://")
-                .trim_start_matches("www.");
+            let host = lower.trim_start_matches("https://").trim_start_matches("http://").trim_start_matches("www.");
             let host = host.split(['/', '?', '#', ':']).next().unwrap_or_default();
             practice
                 .domains
@@ -152,29 +129,17 @@ pub fn practice_own(kind: Kind, text: &str, practice: &Practice) -> Option<NotCo
             practice
                 .addresses
                 .iter()
-                .any(|a| {
-                    !a.is_empty()
-                        && (compact.starts_with(a.as_str()) || a.starts_with(compact.as_str()))
-                })
+                .any(|a| !a.is_empty() && (compact.starts_with(a.as_str()) || a.starts_with(compact.as_str())))
                 .then_some(NotCounted::PracticeContact("address"))
         }
         Kind::Zip => {
             let digits: String = text.chars().filter(char::is_ascii_digit).take(5).collect();
-            practice
-                .zips
-                .contains(&digits)
-                .then_some(NotCounted::PracticeContact("address"))
+            practice.zips.contains(&digits).then_some(NotCounted::PracticeContact("address"))
         }
         Kind::Name => {
-            let words: Vec<String> = lower
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect();
-            words
-                .iter()
-                .any(|w| practice.staff_words.contains(w))
-                .then_some(NotCounted::StaffName)
+            let words: Vec<String> =
+                lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+            words.iter().any(|w| practice.staff_words.contains(w)).then_some(NotCounted::StaffName)
         }
         _ => None,
     }
@@ -187,19 +152,12 @@ mod tests {
     #[test]
     fn nanp_accepts_real_shapes_and_rejects_impossible_ones() {
         assert_eq!(nanp_digits("(503) 555-0100").as_deref(), Some("5035550100"));
-        assert_eq!(
-            nanp_digits("+1 971.555.0138").as_deref(),
-            Some("9715550138")
-        );
+        assert_eq!(nanp_digits("+1 971.555.0138").as_deref(), Some("9715550138"));
         assert_eq!(nanp_digits("123-555-0100"), None, "area codes start 2-9");
         assert_eq!(nanp_digits("503-155-0100"), None, "exchanges start 2-9");
         assert_eq!(nanp_digits("911-555-0100"), None, "N11 is a service code");
         assert_eq!(nanp_digits("503-555-010"), None);
-        assert_eq!(
-            nanp_digits("2503-555-0100"),
-            None,
-            "11 digits must start with 1"
-        );
+        assert_eq!(nanp_digits("2503-555-0100"), None, "11 digits must start with 1");
     }
 
     #[test]
@@ -218,10 +176,7 @@ mod tests {
         assert!(luhn("4111 1111 1111 1111"));
         assert!(luhn("5500-0000-0000-0004"));
         assert!(!luhn("4111 1111 1111 1112"));
-        assert!(
-            !luhn("0000 0000 0000 0000"),
-            "a run of one digit is not a card"
-        );
+        assert!(!luhn("0000 0000 0000 0000"), "a run of one digit is not a card");
         assert!(!luhn("411111111"), "too short");
     }
 
@@ -266,14 +221,8 @@ mod tests {
     #[test]
     fn the_practice_own_details_are_recognised() {
         let p = practice();
-        assert_eq!(
-            practice_own(Kind::Phone, "503.555.0100", &p),
-            Some(NotCounted::PracticeContact("phone"))
-        );
-        assert_eq!(
-            practice_own(Kind::Phone, "(503) 555-0101", &p),
-            Some(NotCounted::PracticeContact("fax"))
-        );
+        assert_eq!(practice_own(Kind::Phone, "503.555.0100", &p), Some(NotCounted::PracticeContact("phone")));
+        assert_eq!(practice_own(Kind::Phone, "(503) 555-0101", &p), Some(NotCounted::PracticeContact("fax")));
         assert_eq!(practice_own(Kind::Phone, "(971) 555-0138", &p), None);
         assert!(practice_own(Kind::Email, "FrontDesk@MapleGrove.example", &p).is_some());
         assert!(practice_own(Kind::Email, "kayla@mail.example", &p).is_none());
@@ -281,10 +230,7 @@ mod tests {
         assert!(practice_own(Kind::Url, "https://maplegrove.example.evil.test/", &p).is_none());
         assert!(practice_own(Kind::Address, "1200 Alder Street", &p).is_some());
         assert!(practice_own(Kind::Address, "44 Birch Lane", &p).is_none());
-        assert_eq!(
-            practice_own(Kind::Name, "Dr. Raman", &p),
-            Some(NotCounted::StaffName)
-        );
+        assert_eq!(practice_own(Kind::Name, "Dr. Raman", &p), Some(NotCounted::StaffName));
         assert_eq!(practice_own(Kind::Name, "Mrs. Alvarez", &p), None);
     }
 }

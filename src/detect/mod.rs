@@ -25,8 +25,6 @@ mod rulebook;
 
 use std::sync::Arc;
 
-use regex::Regex;
-
 pub use finding::{Analysis, FeedbackKind, Finding, Kind, Label, NotCounted, Role, Severity};
 pub use identifiers::{luhn, nanp_digits, valid_ssn};
 pub use normalize::normalize;
@@ -55,12 +53,7 @@ pub struct Message<'a> {
 
 impl<'a> Message<'a> {
     pub fn new(text: &'a str, role: Role) -> Self {
-        Message {
-            text,
-            role,
-            is_reply: false,
-            mentions: 0,
-        }
+        Message { text, role, is_reply: false, mentions: 0 }
     }
 
     pub fn reply(mut self, is_reply: bool) -> Self {
@@ -80,8 +73,9 @@ pub struct Detector {
     book: RuleBook,
     practice: Practice,
     thresholds: Thresholds,
-    second_person: Regex,
     patient_words: Option<usize>,
+    staff_words: Option<usize>,
+    you_words: Option<usize>,
 }
 
 /// The configuration validated, but its rules could not be compiled together.
@@ -104,15 +98,15 @@ impl Detector {
     pub fn new(config: &Config) -> Result<Detector, CompileError> {
         let book = RuleBook::compile(config).map_err(CompileError)?;
         let patient_words = book.lexicon("patient_nouns");
+        let staff_words = book.lexicon(RuleBook::STAFF_LEXICON);
+        let you_words = book.lexicon(RuleBook::YOU_LEXICON);
         Ok(Detector {
             book,
             practice: config.practice.clone(),
             thresholds: config.thresholds,
-            second_person: Regex::new(
-                r"(?i)(?-u:\b)(?:you|your|you're|youre|yours|yourself|ya|u|ur)(?-u:\b)",
-            )
-            .map_err(|e| CompileError(e.to_string()))?,
             patient_words,
+            staff_words,
+            you_words,
         })
     }
 
@@ -123,11 +117,7 @@ impl Detector {
 
     /// A rule's how-to-fix text, if it has one.
     pub fn fix_for(&self, rule: &str) -> Option<&str> {
-        self.book
-            .rules
-            .iter()
-            .find(|r| &*r.spec.id == rule)
-            .and_then(|r| r.spec.fix.as_deref())
+        self.book.rules.iter().find(|r| &*r.spec.id == rule).and_then(|r| r.spec.fix.as_deref())
     }
 
     /// Analyzes one message. Never panics, whatever the text.
@@ -137,33 +127,23 @@ impl Detector {
         let mut evidence = Evidence::gather(
             text,
             &self.book,
-            &self.second_person,
+            message.role,
             self.patient_words,
-            &self.practice.staff_words,
+            self.staff_words,
+            self.you_words,
             message.is_reply,
             message.mentions,
         );
-
-        let applies = |i: usize| {
-            self.book.rules[i]
-                .spec
-                .kind
-                .label()
-                .applies_to(message.role)
-        };
-        let (names, others): (Vec<usize>, Vec<usize>) = (0..self.book.rules.len())
-            .filter(|&i| applies(i))
-            .partition(|&i| self.book.rules[i].spec.kind == Kind::Name);
+        let (names, others) = self.book.order_for(message.role);
 
         let mut candidates = Vec::new();
-        for &i in &names {
+        for &i in names {
             self.score_rule(i, &evidence, &mut candidates);
         }
-        let name_found = candidates
-            .iter()
-            .any(|c| c.not_counted != Some(NotCounted::StaffName) && c.score >= NAME_FEATURE_MIN);
+        let name_found =
+            candidates.iter().any(|c| c.not_counted != Some(NotCounted::StaffName) && c.score >= NAME_FEATURE_MIN);
         evidence.set_name_found(name_found);
-        for &i in &others {
+        for &i in others {
             self.score_rule(i, &evidence, &mut candidates);
         }
 
@@ -188,34 +168,18 @@ impl Detector {
             .collect();
         findings.sort_by(|a, b| (a.start, a.end, &a.rule).cmp(&(b.start, b.end, &b.rule)));
 
-        let mut labels: Vec<Label> = findings
-            .iter()
-            .filter(|f| f.counted())
-            .map(Finding::label)
-            .collect();
+        let mut labels: Vec<Label> = findings.iter().filter(|f| f.counted()).map(Finding::label).collect();
         labels.sort();
         labels.dedup();
         let feedback_kind = dominant_feedback(&findings);
-        Analysis {
-            labels,
-            feedback_kind,
-            findings,
-        }
+        Analysis { labels, feedback_kind, findings }
     }
 
     fn score_rule(&self, index: usize, evidence: &Evidence<'_>, out: &mut Vec<Candidate>) {
         let rule = &self.book.rules[index];
         let spec = &rule.spec;
-        let case_sensitive = matches!(
-            rule.trigger,
-            Probe::Lexicon {
-                case_sensitive: true,
-                ..
-            }
-        );
-        let threshold = spec
-            .threshold
-            .unwrap_or_else(|| self.thresholds.for_label(spec.kind.label()));
+        let case_sensitive = matches!(rule.trigger, Probe::Lexicon { case_sensitive: true, .. });
+        let threshold = spec.threshold.unwrap_or_else(|| self.thresholds.for_label(spec.kind.label()));
         let features = evidence.features();
 
         for trigger in evidence.occurrences(rule.trigger).iter().take(MAX_TRIGGERS) {
@@ -223,57 +187,60 @@ impl Detector {
                 continue;
             }
             let matched = &evidence.text[trigger.start..trigger.end];
-            if spec
-                .validate
-                .is_some_and(|v| !identifiers::validate(v, matched))
-            {
+            if spec.validate.is_some_and(|v| !identifiers::validate(v, matched)) {
                 continue;
             }
-            let mut score = spec.score
-                * if trigger.ambiguous {
-                    spec.ambiguous_factor
-                } else {
-                    1.0
-                };
+            let mut score = spec.score * if trigger.ambiguous { spec.ambiguous_factor } else { 1.0 };
             let (mut start, mut end) = (trigger.start, trigger.end);
             let around = evidence.word_span(start, end);
-            let mut signals = Vec::new();
-            for signal in &rule.signals {
-                let (present, near) = match signal.probe {
-                    Probe::Feature(f) => (features.has(f), None),
-                    probe => {
-                        let cs = matches!(
-                            probe,
-                            Probe::Lexicon {
-                                case_sensitive: true,
-                                ..
-                            }
-                        );
+            let mut signals: Vec<(usize, Arc<str>)> = Vec::new();
+            let mut hopeless = false;
+            for (k, &which) in rule.eval_order.iter().enumerate() {
+                // Exact pruning: if even every remaining signal could not lift a non-identifier to
+                // its threshold, it will be dropped, so the costly searches need not run.
+                if !spec.kind.is_identifier() && score + rule.best_after[k] < threshold {
+                    hopeless = true;
+                    break;
+                }
+                let signal = &rule.signals[which];
+                let (present, near) = match (signal.probe, signal.window) {
+                    (Probe::Feature(f), _) => (features.has(f), None),
+                    // Anywhere in the message: presence is enough, no need to locate it.
+                    (probe, None) => {
+                        let cs = matches!(probe, Probe::Lexicon { case_sensitive: true, .. });
+                        (evidence.occurs(probe, cs), None)
+                    }
+                    (probe, Some(_)) => {
+                        let cs = matches!(probe, Probe::Lexicon { case_sensitive: true, .. });
                         let o = evidence.nearest(probe, cs, &around, signal.window, signal.side);
                         (o.is_some(), o)
                     }
                 };
                 if !present {
+                    if signal.required {
+                        hopeless = true;
+                        break;
+                    }
                     continue;
                 }
-                let factor = if near.is_some_and(|o| o.ambiguous) {
-                    spec.ambiguous_factor
-                } else {
-                    1.0
-                };
+                let factor = if near.is_some_and(|o| o.ambiguous) { spec.ambiguous_factor } else { 1.0 };
                 score += signal.weight * factor;
                 if signal.weight > 0.0 {
-                    signals.push(signal.name.clone());
+                    signals.push((which, signal.name.clone()));
                     // An identifier's span is the identifier (offsets and masking depend on it);
                     // other findings stretch to the nearby evidence, which is what a reader needs.
-                    if let (Some(o), Some(_), false) =
-                        (near, signal.window, spec.kind.is_identifier())
-                    {
+                    if let (Some(o), Some(_), false) = (near, signal.window, spec.kind.is_identifier()) {
                         start = start.min(o.start);
                         end = end.max(o.end);
                     }
                 }
             }
+            if hopeless {
+                continue;
+            }
+            // Reasons list signals in the order the rule declares them.
+            signals.sort_by_key(|(which, _)| *which);
+            let signals: Vec<Arc<str>> = signals.into_iter().map(|(_, name)| name).collect();
             let own = if spec.kind.is_identifier() {
                 identifiers::practice_own(spec.kind, matched, &self.practice)
             } else {
@@ -283,20 +250,10 @@ impl Detector {
                 Some(reason) => Some(reason),
                 None if score >= threshold => None,
                 None if spec.kind.is_identifier() => Some(NotCounted::NoPatientNearby),
-                None => {
-                    // Below threshold and not an identifier: a name candidate still feeds the
-                    // `name` feature; anything else is not worth reporting.
-                    continue;
-                }
+                // Below threshold and not an identifier: not worth reporting.
+                None => continue,
             };
-            out.push(Candidate {
-                rule: index,
-                start,
-                end,
-                score,
-                signals,
-                not_counted,
-            });
+            out.push(Candidate { rule: index, start, end, score, signals, not_counted });
         }
     }
 }
@@ -308,17 +265,13 @@ fn resolve_overlaps(mut candidates: Vec<Candidate>, book: &RuleBook) -> Vec<Cand
     let kind = |c: &Candidate| book.rules[c.rule].spec.kind;
     candidates.sort_by(|a, b| {
         let rank = |c: &Candidate| (c.not_counted.is_none(), c.end - c.start);
-        rank(b)
-            .cmp(&rank(a))
-            .then(b.score.total_cmp(&a.score))
-            .then(a.start.cmp(&b.start))
+        rank(b).cmp(&rank(a)).then(b.score.total_cmp(&a.score)).then(a.start.cmp(&b.start))
     });
     let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
     for c in candidates {
         let clashes = kept.iter().any(|k| {
             let overlap = c.start < k.end && k.start < c.end;
-            overlap
-                && (kind(k) == kind(&c) || (kind(k).is_identifier() && kind(&c).is_identifier()))
+            overlap && (kind(k) == kind(&c) || (kind(k).is_identifier() && kind(&c).is_identifier()))
         });
         if !clashes {
             kept.push(c);
@@ -337,11 +290,7 @@ fn dominant_feedback(findings: &[Finding]) -> Option<FeedbackKind> {
         }
     }
     let mut best: Option<(FeedbackKind, f32)> = None;
-    for kind in [
-        FeedbackKind::Complaint,
-        FeedbackKind::Suggestion,
-        FeedbackKind::Praise,
-    ] {
+    for kind in [FeedbackKind::Complaint, FeedbackKind::Suggestion, FeedbackKind::Praise] {
         let total = totals[kind as usize];
         if total > 0.0 && best.is_none_or(|(_, t)| total > t) {
             best = Some((kind, total));

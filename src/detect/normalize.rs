@@ -24,8 +24,20 @@ pub const MENTION: &str = "@mention";
 pub struct Normalized<'a> {
     text: Cow<'a, str>,
     original_len: usize,
-    /// For each byte of `text`, the original byte range it came from. `None`: identical to the original.
-    map: Option<Vec<(u32, u32)>>,
+    /// How the matchable text maps back, in runs. Empty: identical to the original.
+    map: Vec<Run>,
+}
+
+/// A stretch of the matchable text and where it came from. A `verbatim` run is a byte-for-byte
+/// copy (offsets inside it map one to one); any other run replaced one unit of the original (a
+/// mention, a look-alike, a full-width digit) and every offset inside it maps to the whole unit.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    out: u32,
+    out_len: u32,
+    orig: u32,
+    orig_len: u32,
+    verbatim: bool,
 }
 
 impl<'a> Normalized<'a> {
@@ -35,21 +47,29 @@ impl<'a> Normalized<'a> {
 
     /// Maps a span of the matchable text back to a span of the original text.
     pub fn to_original(&self, start: usize, end: usize) -> (usize, usize) {
-        let Some(map) = &self.map else {
+        if matches!(self.text, Cow::Borrowed(_)) {
             return (start, end);
-        };
-        if map.is_empty() {
+        }
+        if self.map.is_empty() {
             return (0, 0);
         }
-        let start = if start >= map.len() {
-            self.original_len
-        } else {
-            map[start].0 as usize
+        let run_at = |offset: usize| {
+            let i = self.map.partition_point(|r| (r.out + r.out_len) as usize <= offset);
+            self.map.get(i)
+        };
+        let start = match run_at(start) {
+            None => self.original_len,
+            Some(r) if r.verbatim => r.orig as usize + (start - r.out as usize),
+            Some(r) => r.orig as usize,
         };
         let end = if end == 0 {
             start
         } else {
-            map[(end - 1).min(map.len() - 1)].1 as usize
+            match run_at(end - 1) {
+                None => self.original_len,
+                Some(r) if r.verbatim => r.orig as usize + (end - r.out as usize),
+                Some(r) => (r.orig + r.orig_len) as usize,
+            }
         };
         (start, end.max(start))
     }
@@ -58,25 +78,46 @@ impl<'a> Normalized<'a> {
 /// Normalizes a message's text for matching. Never fails, never panics.
 pub fn normalize(text: &str) -> Normalized<'_> {
     if text.bytes().all(|b| b.is_ascii() && b != b'<' && b != b'_') {
-        return Normalized {
-            text: Cow::Borrowed(text),
-            original_len: text.len(),
-            map: None,
-        };
+        return Normalized { text: Cow::Borrowed(text), original_len: text.len(), map: Vec::new() };
     }
     let mut out = String::with_capacity(text.len() + 16);
-    let mut map: Vec<(u32, u32)> = Vec::with_capacity(text.len() + 16);
-    let mut push = |out: &mut String, piece: &str, from: usize, to: usize| {
+    let mut map: Vec<Run> = Vec::with_capacity(16);
+    // Appends to the output; consecutive verbatim copies share one run.
+    let mut push = |out: &mut String, piece: &str, from: usize, to: usize, verbatim: bool| {
+        if piece.is_empty() {
+            return;
+        }
+        let o = out.len() as u32;
         out.push_str(piece);
-        map.extend(std::iter::repeat_n((from as u32, to as u32), piece.len()));
+        if let Some(last) = map.last_mut() {
+            if verbatim && last.verbatim && last.orig + last.orig_len == from as u32 && last.out + last.out_len == o {
+                last.out_len += piece.len() as u32;
+                last.orig_len += (to - from) as u32;
+                return;
+            }
+        }
+        map.push(Run {
+            out: o,
+            out_len: piece.len() as u32,
+            orig: from as u32,
+            orig_len: (to - from) as u32,
+            verbatim,
+        });
     };
 
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
+        // Plain ASCII runs are copied in one go.
+        let plain = rest.bytes().take_while(|&b| b.is_ascii() && b != b'<' && b != b'_').count();
+        if plain > 0 {
+            push(&mut out, &rest[..plain], i, i + plain, true);
+            i += plain;
+            continue;
+        }
         if rest.starts_with('<') {
             if let Some((len, replacement)) = discord_token(rest) {
-                push(&mut out, replacement, i, i + len);
+                push(&mut out, replacement, i, i + len, false);
                 i += len;
                 continue;
             }
@@ -86,24 +127,16 @@ pub fn normalize(text: &str) -> Normalized<'_> {
         let (from, to) = (i, i + width);
         i += width;
         if c.is_ascii() {
+            let verbatim = c != '_';
             let mut buf = [0u8; 4];
-            push(
-                &mut out,
-                if c == '_' {
-                    " "
-                } else {
-                    c.encode_utf8(&mut buf)
-                },
-                from,
-                to,
-            );
+            push(&mut out, if c == '_' { " " } else { c.encode_utf8(&mut buf) }, from, to, verbatim);
             continue;
         }
         if is_invisible(c) {
             continue;
         }
         if let Some(ascii) = look_alike(c) {
-            push(&mut out, ascii, from, to);
+            push(&mut out, ascii, from, to, false);
             continue;
         }
         // Compatibility forms (full-width digits, ligatures, circled numbers) fold to their plain
@@ -111,28 +144,20 @@ pub fn normalize(text: &str) -> Normalized<'_> {
         let mut buf = [0u8; 4];
         let mut folded = c.nfkc();
         match (folded.next(), folded.next()) {
-            (Some(single), None) if single == c => {
-                push(&mut out, c.encode_utf8(&mut buf), from, to)
-            }
+            (Some(single), None) if single == c => push(&mut out, c.encode_utf8(&mut buf), from, to, true),
             (first, second) => {
-                for piece in first.into_iter().chain(second).chain(folded) {
-                    let piece = look_alike(piece).map(Cow::Borrowed).unwrap_or_else(|| {
-                        Cow::Owned(if piece == '_' {
-                            ' '.to_string()
-                        } else {
-                            piece.to_string()
-                        })
-                    });
-                    push(&mut out, &piece, from, to);
+                let mut piece = String::new();
+                for part in first.into_iter().chain(second).chain(folded) {
+                    match look_alike(part) {
+                        Some(ascii) => piece.push_str(ascii),
+                        None => piece.push(if part == '_' { ' ' } else { part }),
+                    }
                 }
+                push(&mut out, &piece, from, to, false);
             }
         }
     }
-    Normalized {
-        text: Cow::Owned(out),
-        original_len: text.len(),
-        map: Some(map),
-    }
+    Normalized { text: Cow::Owned(out), original_len: text.len(), map }
 }
 
 /// Recognizes Discord's angle-bracket markup at the start of `s`: returns its length and what it
@@ -161,10 +186,7 @@ fn discord_token(s: &str) -> Option<(usize, &'static str)> {
 }
 
 fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
-    )
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
 }
 
 /// Characters that look like ASCII ones and are used, on purpose or by keyboards, in their place.
@@ -221,6 +243,7 @@ mod tests {
     fn plain_ascii_is_borrowed_unchanged() {
         let n = normalize("Take 2 tablets, **every** 6 hours ||spoiler||");
         assert!(matches!(n.text, Cow::Borrowed(_)));
+        assert!(n.map.is_empty());
         assert_eq!(n.to_original(5, 6), (5, 6));
     }
 
@@ -229,19 +252,14 @@ mod tests {
         let original = "<@!123456789012345678> your biopsy was benign";
         let n = normalize(original);
         assert!(n.text().starts_with("@mention your biopsy"));
-        assert!(
-            !n.text().contains("1234"),
-            "mention ids must not look like numbers"
-        );
+        assert!(!n.text().contains("1234"), "mention ids must not look like numbers");
         assert_eq!(back(original, &n, "@mention"), "<@!123456789012345678>");
         assert_eq!(back(original, &n, "biopsy"), "biopsy");
     }
 
     #[test]
     fn roles_channels_emoji_and_timestamps_are_read_as_discord_shows_them() {
-        let n = normalize(
-            "<@&55> see <#66> <:tooth:1100000000000099001> <t:1700000000:R> <not markup>",
-        );
+        let n = normalize("<@&55> see <#66> <:tooth:1100000000000099001> <t:1700000000:R> <not markup>");
         assert_eq!(n.text(), "@role see #channel   (a timestamp) <not markup>");
     }
 
@@ -250,10 +268,7 @@ mod tests {
         let original = "call ５０３－５５５－０１３８ now";
         let n = normalize(original);
         assert_eq!(n.text(), "call 503-555-0138 now");
-        assert_eq!(
-            back(original, &n, "503-555-0138"),
-            "５０３－５５５－０１３８"
-        );
+        assert_eq!(back(original, &n, "503-555-0138"), "５０３－５５５－０１３８");
     }
 
     #[test]
@@ -265,11 +280,19 @@ mod tests {
     }
 
     #[test]
+    fn runs_map_offsets_inside_verbatim_text_exactly() {
+        let original = "café: take 400mg — now";
+        let n = normalize(original);
+        assert_eq!(n.text(), "café: take 400mg - now");
+        assert_eq!(back(original, &n, "take 400mg"), "take 400mg");
+        assert_eq!(back(original, &n, "café"), "café");
+        assert_eq!(back(original, &n, "- now"), "— now");
+        assert!(n.map.len() <= 3, "one run per stretch, not per byte: {:?}", n.map);
+    }
+
+    #[test]
     fn underscores_separate_words() {
-        assert_eq!(
-            normalize("__stop__ the _meds_").text(),
-            "  stop   the  meds "
-        );
+        assert_eq!(normalize("__stop__ the _meds_").text(), "  stop   the  meds ");
     }
 
     #[test]
@@ -283,10 +306,7 @@ mod tests {
         let original = "é";
         let n = normalize(original);
         assert_eq!(n.to_original(0, 0), (0, 0));
-        assert_eq!(
-            n.to_original(n.text().len(), n.text().len()),
-            (original.len(), original.len())
-        );
+        assert_eq!(n.to_original(n.text().len(), n.text().len()), (original.len(), original.len()));
         let empty = normalize("\u{200B}");
         assert_eq!(empty.text(), "");
         assert_eq!(empty.to_original(0, 0), (0, 0));

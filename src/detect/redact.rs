@@ -16,14 +16,14 @@ pub fn redact(text: &str, findings: &[Finding]) -> String {
 
 /// A short, single-line, redacted excerpt centred on the first counted finding.
 pub fn excerpt(text: &str, findings: &[Finding]) -> String {
-    let focus = findings
-        .iter()
-        .find(|f| f.counted())
-        .or(findings.first())
-        .map(|f| f.start);
+    let focus = findings.iter().find(|f| f.counted()).or(findings.first()).map(|f| f.start);
     let (redacted, at) = redact_with_focus(text, findings, focus);
     let chars: Vec<char> = redacted.chars().collect();
-    let centre = redacted[..at.min(redacted.len())].chars().count();
+    let mut at = at.min(redacted.len());
+    while !redacted.is_char_boundary(at) {
+        at -= 1;
+    }
+    let centre = redacted[..at].chars().count();
     let from = centre.saturating_sub(CONTEXT_CHARS);
     let to = (centre + 2 * CONTEXT_CHARS).min(chars.len());
     let mut out = String::new();
@@ -40,53 +40,51 @@ pub fn excerpt(text: &str, findings: &[Finding]) -> String {
 
 /// Redacts and returns where `focus` (an original byte offset) landed in the result.
 fn redact_with_focus(text: &str, findings: &[Finding], focus: Option<usize>) -> (String, usize) {
-    let mut masks: Vec<(usize, usize, String)> = findings
+    let in_text = |f: &&Finding| {
+        f.start < f.end && f.end <= text.len() && text.is_char_boundary(f.start) && text.is_char_boundary(f.end)
+    };
+    // `None` replacement: the practice's own detail or a staff name, copied as written (its digits
+    // are not a patient's number).
+    let mut spans: Vec<(usize, usize, Option<String>)> = findings
         .iter()
         .filter(|f| f.kind.is_identifier())
-        .filter(|f| {
-            !matches!(
-                f.not_counted,
-                Some(NotCounted::PracticeContact(_) | NotCounted::StaffName)
-            )
+        .filter(in_text)
+        .map(|f| match f.not_counted {
+            Some(NotCounted::PracticeContact(_) | NotCounted::StaffName) => (f.start, f.end, None),
+            _ => (f.start, f.end, Some(format!("[{}]", f.kind))),
         })
-        .filter(|f| {
-            f.start < f.end
-                && f.end <= text.len()
-                && text.is_char_boundary(f.start)
-                && text.is_char_boundary(f.end)
-        })
-        .map(|f| (f.start, f.end, format!("[{}]", f.kind)))
         .collect();
-    masks.extend(
-        mentions(text)
-            .into_iter()
-            .map(|(s, e)| (s, e, "@someone".to_string())),
-    );
-    masks.sort_by_key(|m| (m.0, std::cmp::Reverse(m.1)));
+    spans.extend(mentions(text).into_iter().map(|(s, e)| (s, e, Some("@someone".to_string()))));
+    spans.sort_by_key(|m| (m.0, std::cmp::Reverse(m.1)));
 
     let mut out = String::with_capacity(text.len());
     let mut focus_at = 0;
+    let mut pending = focus;
     let mut cursor = 0;
-    let mut pending_focus = focus;
-    let mut note_focus = |out: &String, upto: usize, pending: &mut Option<usize>| {
-        if let Some(f) = *pending {
-            if f <= upto {
-                focus_at = out.len();
-                *pending = None;
-            }
-        }
-    };
-    for (start, end, replacement) in masks {
+    for (start, end, replacement) in spans {
         if start < cursor {
             continue;
         }
         push_masking_numbers(&mut out, &text[cursor..start]);
-        note_focus(&out, end, &mut pending_focus);
-        out.push_str(&replacement);
+        if pending.is_some_and(|f| f < end) {
+            focus_at = out.len();
+            pending = None;
+        }
+        match replacement {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(&text[start..end]),
+        }
         cursor = end;
     }
-    note_focus(&out, text.len(), &mut pending_focus);
+    if let Some(f) = pending {
+        // The focus lies in plain text after the last span.
+        let before = &text[cursor..f.clamp(cursor, text.len())];
+        let mut probe = String::new();
+        push_masking_numbers(&mut probe, before);
+        focus_at = out.len() + probe.len();
+    }
     push_masking_numbers(&mut out, &text[cursor..]);
+    let focus_at = focus_at.min(out.len());
     (out, focus_at)
 }
 
@@ -144,10 +142,7 @@ fn mentions(text: &str) -> Vec<(usize, usize)> {
             }
             continue;
         }
-        let before_ok = text[..i]
-            .chars()
-            .next_back()
-            .is_none_or(char::is_whitespace);
+        let before_ok = text[..i].chars().next_back().is_none_or(char::is_whitespace);
         let word_len: usize = text[i + 1..]
             .chars()
             .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.'))
@@ -188,14 +183,8 @@ mod tests {
         let text = "<@123456> Mrs. Alvarez, call 971-555-0138 about claim 88412973, or <@!99>";
         let name = text.find("Mrs.").unwrap();
         let phone = text.find("971").unwrap();
-        let f = vec![
-            finding(Kind::Name, name, name + 12, None),
-            finding(Kind::Phone, phone, phone + 12, None),
-        ];
-        assert_eq!(
-            redact(text, &f),
-            "@someone [name], call [phone] about claim [number], or @someone"
-        );
+        let f = vec![finding(Kind::Name, name, name + 12, None), finding(Kind::Phone, phone, phone + 12, None)];
+        assert_eq!(redact(text, &f), "@someone [name], call [phone] about claim [number], or @someone");
     }
 
     #[test]
@@ -203,12 +192,7 @@ mod tests {
         let text = "Dr. Raman says call (503) 555-0100";
         let f = vec![
             finding(Kind::Name, 0, 9, Some(NotCounted::StaffName)),
-            finding(
-                Kind::Phone,
-                20,
-                34,
-                Some(NotCounted::PracticeContact("phone")),
-            ),
+            finding(Kind::Phone, 20, 34, Some(NotCounted::PracticeContact("phone"))),
         ];
         // The practice number has 10 digits in groups of 3/3/4: no group reaches 5, so it stays.
         assert_eq!(redact(text, &f), "Dr. Raman says call (503) 555-0100");
@@ -236,17 +220,7 @@ mod tests {
 
     #[test]
     fn excerpt_of_odd_text_never_panics() {
-        for text in [
-            "",
-            "@",
-            "<@",
-            "<@>",
-            "<@!>",
-            "é@é",
-            "@@@@",
-            "12345",
-            "١٢٣٤٥٦",
-        ] {
+        for text in ["", "@", "<@", "<@>", "<@!>", "é@é", "@@@@", "12345", "١٢٣٤٥٦"] {
             let _ = excerpt(text, &[]);
         }
     }

@@ -11,13 +11,15 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::config::{Config, Feature, Matcher, RuleSpec, Side};
+use crate::detect::Role;
 
 /// Where a trigger or signal looks.
 #[derive(Clone, Copy, Debug)]
 pub enum Probe {
     Pattern(usize),
+    /// Word lists by bit (list `i` is bit `i`; at most 64 lists).
     Lexicon {
-        lexicon: usize,
+        lists: u64,
         case_sensitive: bool,
     },
     Feature(Feature),
@@ -30,6 +32,7 @@ pub struct CompiledSignal {
     pub window: Option<u32>,
     pub side: Side,
     pub weight: f32,
+    pub required: bool,
 }
 
 #[derive(Debug)]
@@ -37,6 +40,30 @@ pub struct CompiledRule {
     pub spec: RuleSpec,
     pub trigger: Probe,
     pub signals: Vec<CompiledSignal>,
+    /// Signal indexes, cheapest to check first: features and message-wide presence, then word
+    /// lists near the trigger, then regexes near the trigger (each a search of the message).
+    pub eval_order: Vec<usize>,
+    /// `best_after[k]`: the most the signals from `eval_order[k]` on could still add.
+    pub best_after: Vec<f32>,
+}
+
+impl CompiledRule {
+    fn new(spec: RuleSpec, trigger: Probe, signals: Vec<CompiledSignal>) -> CompiledRule {
+        // Required signals first (they can end the work at once), then by cost.
+        let cost = |s: &CompiledSignal| match (s.required, s.probe, s.window) {
+            (true, ..) => 0,
+            (false, Probe::Feature(_), _) | (false, _, None) => 1,
+            (false, Probe::Lexicon { .. }, Some(_)) => 2,
+            (false, Probe::Pattern(_), Some(_)) => 3,
+        };
+        let mut eval_order: Vec<usize> = (0..signals.len()).collect();
+        eval_order.sort_by_key(|&i| cost(&signals[i]));
+        let mut best_after = vec![0.0f32; signals.len() + 1];
+        for k in (0..signals.len()).rev() {
+            best_after[k] = best_after[k + 1] + signals[eval_order[k]].weight.max(0.0);
+        }
+        CompiledRule { spec, trigger, signals, eval_order, best_after }
+    }
 }
 
 /// One word of a lexicon in the automaton.
@@ -50,58 +77,87 @@ pub struct Term {
 
 #[derive(Debug)]
 pub struct RuleBook {
-    pub set: RegexSet,
+    /// One set per author role, over the patterns of the rules that apply to that role, with the
+    /// global pattern index of each set member.
+    pub sets: [(RegexSet, Vec<usize>); 2],
     pub patterns: Vec<Regex>,
     pub automaton: Option<AhoCorasick>,
     pub terms: Vec<Term>,
     pub lexicon_names: Vec<String>,
+    /// Per list: a real word list (plurals match, a longer term of another list wins) rather than
+    /// a regex of plain words answered by the automaton (matches exactly as the regex would).
+    pub word_list: Vec<bool>,
+    /// The distinct multi-list probes (`lexicon = ["a", "b"]`), whose merged occurrences each
+    /// message computes once.
+    pub multi_lists: Vec<u64>,
+    /// Per role: the name rules (scored first: they feed the `name` feature), then the others.
+    pub order: [(Vec<usize>, Vec<usize>); 2],
     pub rules: Vec<CompiledRule>,
 }
 
 impl RuleBook {
     /// Compiles a validated config. Patterns were already compiled once by validation, so this
     /// cannot meet a bad regex; a failure here is a size limit, reported as a plain error.
+    /// The word list of staff names, built from `practice.staff_names` (not a file, so no rule
+    /// can name it; the `staff_name` feature reads it).
+    pub const STAFF_LEXICON: &'static str = "@staff";
+    /// Words that speak to the reader (the `second_person` feature).
+    pub const YOU_LEXICON: &'static str = "@you";
+    const YOU: &'static [&'static str] = &["you", "your", "you're", "youre", "yours", "yourself", "ya", "u", "ur"];
+
     pub fn compile(config: &Config) -> Result<RuleBook, String> {
+        if config.lexicons.len() >= 62 {
+            return Err(format!("{} word lists: Bedside supports at most 61", config.lexicons.len()));
+        }
         let mut patterns: Vec<Regex> = Vec::new();
         let mut pattern_index: HashMap<String, usize> = HashMap::new();
-        let lexicon_names: Vec<String> = config.lexicons.keys().cloned().collect();
-        let lexicon_index: HashMap<&str, usize> = lexicon_names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
+        let lexicon_names: Vec<String> = config
+            .lexicons
+            .keys()
+            .cloned()
+            .chain([Self::STAFF_LEXICON.to_string(), Self::YOU_LEXICON.to_string()])
             .collect();
+        let lexicon_index: HashMap<&str, usize> =
+            lexicon_names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
 
+        // Patterns that are only a list of plain words are answered by the Aho-Corasick pass
+        // the word lists already make, instead of a regex search each.
+        let first_plain = lexicon_names.len();
+        let mut plain_lists: Vec<Vec<String>> = Vec::new();
+        let mut plain_index: HashMap<String, usize> = HashMap::new();
         let mut probe = |m: &Matcher| -> Probe {
             match m {
-                Matcher::Pattern { regex } => {
-                    let key = regex.as_str().to_string();
-                    let next = patterns.len();
-                    let i = *pattern_index.entry(key).or_insert(next);
-                    if i == next {
-                        patterns.push(regex.clone());
+                Matcher::Pattern { regex }
+                    if first_plain + plain_lists.len() < 64 || plain_index.contains_key(regex.as_str()) =>
+                {
+                    if let Some(words) = plain_words(regex.as_str()) {
+                        let next = first_plain + plain_lists.len();
+                        let i = *plain_index.entry(regex.as_str().to_string()).or_insert(next);
+                        if i == next {
+                            plain_lists.push(words);
+                        }
+                        return Probe::Lexicon { lists: 1u64 << i, case_sensitive: false };
                     }
-                    Probe::Pattern(i)
+                    pattern_probe(regex, &mut patterns, &mut pattern_index)
                 }
-                Matcher::Lexicon {
-                    name,
-                    case_sensitive,
-                } => Probe::Lexicon {
-                    lexicon: lexicon_index
-                        .get(name.as_str())
-                        .copied()
-                        .unwrap_or(usize::MAX),
+                Matcher::Pattern { regex } => pattern_probe(regex, &mut patterns, &mut pattern_index),
+                Matcher::Lexicon { names, case_sensitive } => Probe::Lexicon {
+                    lists: names
+                        .iter()
+                        .filter_map(|n| lexicon_index.get(n.as_str()))
+                        .fold(0u64, |mask, &i| mask | (1u64 << i)),
                     case_sensitive: *case_sensitive,
                 },
                 Matcher::Feature(f) => Probe::Feature(*f),
             }
         };
 
-        let rules = config
+        let rules: Vec<CompiledRule> = config
             .rules
             .iter()
-            .map(|spec| CompiledRule {
-                trigger: probe(&spec.trigger),
-                signals: spec
+            .map(|spec| {
+                let trigger = probe(&spec.trigger);
+                let signals = spec
                     .signals
                     .iter()
                     .map(|s| CompiledSignal {
@@ -110,30 +166,56 @@ impl RuleBook {
                         window: s.window,
                         side: s.side,
                         weight: s.weight,
+                        required: s.required,
                     })
-                    .collect(),
-                spec: spec.clone(),
+                    .collect();
+                CompiledRule::new(spec.clone(), trigger, signals)
             })
             .collect();
 
-        let set = RegexSetBuilder::new(patterns.iter().map(|r| r.as_str()))
-            .size_limit(64 << 20)
-            .dfa_size_limit(32 << 20)
-            .build()
-            .map_err(|e| format!("the rules' patterns are too large to compile together: {e}"))?;
+        let build = |role: Role| -> Result<(RegexSet, Vec<usize>), String> {
+            let mut globals: Vec<usize> = rules
+                .iter()
+                .filter(|r| r.spec.kind.label().applies_to(role))
+                .flat_map(|r| std::iter::once(r.trigger).chain(r.signals.iter().map(|s| s.probe)))
+                .filter_map(|p| if let Probe::Pattern(i) = p { Some(i) } else { None })
+                .collect();
+            globals.sort_unstable();
+            globals.dedup();
+            let set = RegexSetBuilder::new(globals.iter().map(|&i| patterns[i].as_str()))
+                .size_limit(64 << 20)
+                .dfa_size_limit(32 << 20)
+                .build()
+                .map_err(|e| format!("the rules' patterns are too large to compile together: {e}"))?;
+            Ok((set, globals))
+        };
+        let sets = [build(Role::Staff)?, build(Role::Patient)?];
 
         let mut terms = Vec::new();
         for (lexicon, name) in lexicon_names.iter().enumerate() {
-            let spec = &config.lexicons[name];
+            let Some(spec) = config.lexicons.get(name) else {
+                // Built-in lists: every word of every staff name as written in config, and "you".
+                let words: Vec<String> = if name == Self::STAFF_LEXICON {
+                    config.practice.staff_words.iter().cloned().collect()
+                } else {
+                    Self::YOU.iter().map(|w| w.to_string()).collect()
+                };
+                terms.extend(words.into_iter().map(|text| Term { lexicon, ambiguous: false, text }));
+                continue;
+            };
             for (list, ambiguous) in [(&spec.terms, false), (&spec.ambiguous, true)] {
                 for t in list {
-                    terms.push(Term {
-                        lexicon,
-                        ambiguous,
-                        text: t.clone(),
-                    });
+                    terms.push(Term { lexicon, ambiguous, text: t.clone() });
                 }
             }
+        }
+        let mut word_list: Vec<bool> = lexicon_names.iter().map(|n| n.as_str() != Self::YOU_LEXICON).collect();
+        let mut lexicon_names = lexicon_names;
+        for (k, words) in plain_lists.into_iter().enumerate() {
+            lexicon_names.push(format!("@plain{k}"));
+            word_list.push(false);
+            let lexicon = first_plain + k;
+            terms.extend(words.into_iter().map(|text| Term { lexicon, ambiguous: false, text }));
         }
         let automaton = if terms.is_empty() {
             None
@@ -153,17 +235,83 @@ impl RuleBook {
                     .map_err(|e| format!("the word lists could not be compiled: {e}"))?,
             )
         };
-        Ok(RuleBook {
-            set,
-            patterns,
-            automaton,
-            terms,
-            lexicon_names,
-            rules,
-        })
+        let mut multi_lists: Vec<u64> = rules
+            .iter()
+            .flat_map(|r| std::iter::once(r.trigger).chain(r.signals.iter().map(|s| s.probe)))
+            .filter_map(|p| match p {
+                Probe::Lexicon { lists, .. } if lists.count_ones() > 1 => Some(lists),
+                _ => None,
+            })
+            .collect();
+        multi_lists.sort_unstable();
+        multi_lists.dedup();
+        let order_for = |role: Role| -> (Vec<usize>, Vec<usize>) {
+            (0..rules.len())
+                .filter(|&i| rules[i].spec.kind.label().applies_to(role))
+                .partition(|&i| rules[i].spec.kind == crate::detect::Kind::Name)
+        };
+        let order = [order_for(Role::Staff), order_for(Role::Patient)];
+        Ok(RuleBook { sets, patterns, automaton, terms, lexicon_names, word_list, multi_lists, order, rules })
+    }
+
+    /// The rules that apply to a role: name rules first, then the others.
+    pub fn order_for(&self, role: Role) -> (&[usize], &[usize]) {
+        let (names, others) = &self.order[role_slot(role)];
+        (names, others)
+    }
+
+    pub fn set_for(&self, role: Role) -> (&RegexSet, &[usize]) {
+        let (set, globals) = &self.sets[role_slot(role)];
+        (set, globals)
     }
 
     pub fn lexicon(&self, name: &str) -> Option<usize> {
         self.lexicon_names.iter().position(|n| n == name)
+    }
+}
+
+fn role_slot(role: Role) -> usize {
+    match role {
+        Role::Staff => 0,
+        Role::Patient => 1,
+    }
+}
+
+fn pattern_probe(regex: &Regex, patterns: &mut Vec<Regex>, index: &mut HashMap<String, usize>) -> Probe {
+    let next = patterns.len();
+    let i = *index.entry(regex.as_str().to_string()).or_insert(next);
+    if i == next {
+        patterns.push(regex.clone());
+    }
+    Probe::Pattern(i)
+}
+
+/// The words of a compiled pattern that is nothing but `\b(?:word|word two|…)\b`, matched
+/// case-insensitively: lowercase ASCII letters, spaces and apostrophes only.
+fn plain_words(pattern: &str) -> Option<Vec<String>> {
+    let inner = pattern.strip_prefix("(?i)(?-u:\\b)(?:")?.strip_suffix(")(?-u:\\b)")?;
+    let words: Vec<String> = inner.split('|').map(str::to_string).collect();
+    let plain = |w: &String| {
+        w.starts_with(|c: char| c.is_ascii_lowercase())
+            && w.ends_with(|c: char| c.is_ascii_lowercase())
+            && w.chars().all(|c| c.is_ascii_lowercase() || c == ' ' || c == '\'')
+    };
+    words.iter().all(plain).then_some(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_words;
+
+    #[test]
+    fn only_plain_word_alternations_become_word_lists() {
+        assert_eq!(
+            plain_words(r"(?i)(?-u:\b)(?:your|his|her|their)(?-u:\b)"),
+            Some(vec!["your".into(), "his".into(), "her".into(), "their".into()])
+        );
+        assert_eq!(plain_words(r"(?i)(?-u:\b)(?:no one|don't)(?-u:\b)"), Some(vec!["no one".into(), "don't".into()]));
+        assert_eq!(plain_words(r"(?i)(?-u:\b)(?:rinses?|x)(?-u:\b)"), None, "regex syntax stays a regex");
+        assert_eq!(plain_words(r"(?-u:\b)(?:your|his)(?-u:\b)"), None, "case-sensitive stays a regex");
+        assert_eq!(plain_words(r"(?i)(?-u:\b)(?:a|b)(?-u:\b)|(?-u:\b)(?:c)(?-u:\b)"), None);
     }
 }
