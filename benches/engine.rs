@@ -1,1 +1,59 @@
-fn main() {}
+//! Detection throughput: typical chat messages (~150 bytes, with emoji and accents) through the
+//! whole analysis, on one core; and how the cost grows with message length.
+//!
+//! `cargo bench --bench engine` — criterion prints time per message; messages per second is
+//! 1 / that time (the "thrpt" line gives elements/s).
+
+use bedside::detect::{Message, Role};
+use bedside::setup::Setup;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+const TYPICAL: &[(&str, Role)] = &[
+    ("Flu shots are in! Walk-ins welcome Saturday 9–1, or call (503) 555-0100 to book. See you there 💉", Role::Staff),
+    (
+        "Reminder: stay hydrated in this heat ☀️ and keep sunscreen handy — SPF 30 or higher, reapply every two hours.",
+        Role::Staff,
+    ),
+    (
+        "We'd want to take a look at that — please call the front desk and we'll find you a slot this week. 🦷",
+        Role::Staff,
+    ),
+    (
+        "take 400mg ibuprofen every 6 hours for that tooth and alternate with Tylenol if it's still bad tonight",
+        Role::Staff,
+    ),
+    ("Mrs. Alvarez, your crown fitting on 10/14 is confirmed for 9:30 with Dr. Hoffmann — see you then!", Role::Staff),
+    ("Waited 50 minutes past my appointment time again and the front desk never called. Not okay 😤", Role::Patient),
+    ("The hygienist was so gentle with my son today, thank you all! He actually wants to come back ❤️", Role::Patient),
+    ("is it normal for a new filling to feel sensitive for a week? café au lait doesn't help lol ☕", Role::Patient),
+];
+
+fn bench(c: &mut Criterion) {
+    let setup = Setup::load(None).expect("embedded configuration");
+    let detector = &setup.detector;
+
+    let mut group = c.benchmark_group("analyze");
+    group.throughput(Throughput::Elements(TYPICAL.len() as u64));
+    group.bench_function("typical chat messages", |b| {
+        b.iter(|| {
+            for (text, role) in TYPICAL {
+                std::hint::black_box(detector.analyze(&Message::new(text, *role)));
+            }
+        })
+    });
+    group.finish();
+
+    let mut by_length = c.benchmark_group("analyze by length");
+    let unit = "Great question! Stay hydrated ☀️ and call (503) 555-0100 to book with Dr. Raman. ";
+    for repeat in [1usize, 4, 16, 64] {
+        let text = unit.repeat(repeat);
+        by_length.throughput(Throughput::Bytes(text.len() as u64));
+        by_length.bench_with_input(BenchmarkId::from_parameter(text.len()), &text, |b, text| {
+            b.iter(|| std::hint::black_box(detector.analyze(&Message::new(text, Role::Staff))))
+        });
+    }
+    by_length.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

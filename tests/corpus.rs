@@ -31,26 +31,14 @@ struct Counts {
 
 impl Counts {
     fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        }
+        if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
     }
     fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        }
+        if self.tp + self.fn_ == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fn_) as f64 }
     }
     fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
     }
 }
 
@@ -65,29 +53,14 @@ struct Evaluation {
 }
 
 fn load(split: &str) -> Vec<Labeled> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(split);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus folder")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(split);
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("corpus folder").map(|e| e.expect("entry").path()).collect();
     files.sort();
     let mut out = Vec::new();
-    for file in files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
-    {
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "jsonl")) {
         let text = std::fs::read_to_string(file).expect("corpus file");
-        for (i, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            out.push(
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1)),
-            );
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            out.push(serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1)));
         }
     }
     assert!(!out.is_empty(), "no messages in {split}");
@@ -117,10 +90,7 @@ fn evaluate(setup: &Setup, corpus: &[Labeled]) -> Evaluation {
                 (false, false) => {}
             }
             if expected != got {
-                let rules: Vec<String> = analysis
-                    .counted()
-                    .map(|f| format!("{}@{:.2}", f.rule, f.score))
-                    .collect();
+                let rules: Vec<String> = analysis.counted().map(|f| format!("{}@{:.2}", f.rule, f.score)).collect();
                 e.misses.push(format!(
                     "{} {} {}: {}  [{}]",
                     if got { "FP" } else { "FN" },
@@ -142,10 +112,8 @@ fn evaluate(setup: &Setup, corpus: &[Labeled]) -> Evaluation {
             if analysis.feedback_kind == Some(expected) {
                 e.kind_right += 1;
             } else {
-                e.misses.push(format!(
-                    "KIND {}: expected {expected}, got {:?}: {}",
-                    m.id, analysis.feedback_kind, m.text
-                ));
+                e.misses
+                    .push(format!("KIND {}: expected {expected}, got {:?}: {}", m.id, analysis.feedback_kind, m.text));
             }
         }
     }
@@ -157,10 +125,7 @@ fn print(split: &str, e: &Evaluation) {
         "\n{split}: {} messages, {} hard negatives ({} falsely flagged)",
         e.messages, e.hard_negatives, e.hard_negative_false_flags
     );
-    println!(
-        "  {:<16} {:>9} {:>7} {:>6}   tp  fp  fn",
-        "label", "precision", "recall", "F1"
-    );
+    println!("  {:<16} {:>9} {:>7} {:>6}   tp  fp  fn", "label", "precision", "recall", "F1");
     for (label, c) in &e.per_label {
         println!(
             "  {:<16} {:>9.3} {:>7.3} {:>6.3}  {:>3} {:>3} {:>3}",
@@ -204,8 +169,5 @@ fn corpus_precision_and_recall_per_label() {
             failures.push(format!("{label}: recall {:.3} < 0.90", c.recall()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "tune split below the bar: {failures:?}"
-    );
+    assert!(failures.is_empty(), "tune split below the bar: {failures:?}");
 }

@@ -1,0 +1,173 @@
+//! The command line as users and tools call it: exit codes, the `classify` batch contract, and
+//! `scan` on the example export in every format.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bedside(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("BEDSIDE_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bedside runs");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("bedside finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn check_exits_0_when_clean_1_when_flagged_2_on_error() {
+    let clean = bedside(&["check", "Flu shots are in! Call (503) 555-0100 to book."], "");
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(stdout(&clean).contains("✓ clean"));
+
+    let flagged = bedside(&["check", "take 400mg ibuprofen every 6 hours"], "");
+    assert_eq!(flagged.status.code(), Some(1));
+    let out = stdout(&flagged);
+    assert!(
+        out.contains("advice.dose") && out.contains("why:") && out.contains("«take 400mg ibuprofen every 6 hours»"),
+        "{out}"
+    );
+
+    let from_stdin = bedside(&["check", "--role", "patient"], "The front desk was so kind today, thank you all!");
+    assert_eq!(from_stdin.status.code(), Some(1));
+    assert!(stdout(&from_stdin).contains("feedback (praise)"));
+
+    let error = bedside(&["--config", "/nonexistent/bedside", "check", "hi"], "");
+    assert_eq!(error.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&error.stderr).contains("is not a directory"));
+}
+
+#[test]
+fn classify_keeps_the_batch_contract() {
+    let input = [
+        r#"{"id": "a", "role": "staff", "text": "Tomás says: take 400mg ibuprofen every 6 hours — ok?"}"#,
+        r#"{"id": "b", "role": "staff", "text": "#,
+        r#"{"id": "c", "role": "patient", "text": "Waited 90 minutes and the front desk never called. Unacceptable."}"#,
+        "",
+        r#"{"id": "d", "role": "staff", "text": "Questions? Call (503) 555-0100."}"#,
+        r#"{"id": "e", "role": "doctor", "text": "x"}"#,
+    ]
+    .join("\n");
+    let out = bedside(&["classify"], &input);
+    assert_eq!(out.status.code(), Some(1), "unreadable lines make the exit status 1");
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines.len(), 5, "one answer per non-empty input line, in order");
+
+    let a = &lines[0];
+    assert_eq!(a["id"], "a");
+    assert_eq!(a["labels"], serde_json::json!(["medical_advice"]));
+    assert_eq!(a["feedback_kind"], Value::Null);
+    let text = "Tomás says: take 400mg ibuprofen every 6 hours — ok?";
+    for f in a["findings"].as_array().expect("findings") {
+        for key in ["label", "kind", "rule", "start", "end", "severity", "reason", "counted"] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+        let (s, e) = (f["start"].as_u64().expect("start") as usize, f["end"].as_u64().expect("end") as usize);
+        assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "byte offsets on char boundaries");
+        if f["kind"] == "dose" {
+            assert_eq!(&text[s..e], "take 400mg ibuprofen every 6 hours", "UTF-8 byte offsets into the text");
+        }
+    }
+
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().expect("error text").contains("EOF"));
+
+    assert_eq!(lines[2]["id"], "c");
+    assert_eq!(lines[2]["labels"], serde_json::json!(["feedback"]));
+    assert_eq!(lines[2]["feedback_kind"], "complaint");
+
+    assert_eq!(lines[3]["id"], "d");
+    assert_eq!(lines[3]["labels"], serde_json::json!([]));
+    let phone = &lines[3]["findings"][0];
+    assert_eq!((phone["kind"].as_str(), phone["counted"].as_bool()), (Some("phone"), Some(false)));
+    assert!(phone["reason"].as_str().expect("reason").contains("practice"));
+
+    assert_eq!(lines[4]["line"], 6, "a bad role is an error for that line");
+}
+
+#[test]
+fn scan_reports_the_example_export() {
+    let out = bedside(&["scan", "examples/export/"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(text.contains("Flagged staff messages: 14"), "{text}");
+    assert!(text.contains("skipped 6 bot, 4 system, 1 empty, 0 malformed"), "{text}");
+    assert!(text.contains("https://discord.com/channels/1100000000000000001/1100000000000000104/1100000000000040007"));
+    assert!(!text.contains("555-0138"), "a patient's number never reaches the report");
+
+    let md = stdout(&bedside(&["scan", "--format", "markdown", "examples/export/"], ""));
+    assert!(md.starts_with("# Bedside audit") && md.contains("| label | messages |"));
+
+    let json: Value = serde_json::from_str(&stdout(&bedside(&["scan", "--format", "json", "examples/export/"], "")))
+        .expect("JSON report");
+    // The 13 messages the export's author planted as problems, plus one reply that names a patient
+    // while discussing her billing statement ("Fair criticism, Ann. ... any statement with you"):
+    // confirming someone is a patient is itself a disclosure.
+    let mut flagged: Vec<String> = json["flagged"]
+        .as_array()
+        .expect("flagged")
+        .iter()
+        .map(|f| f["link"].as_str().expect("link").rsplit('/').next().expect("id").to_string())
+        .collect();
+    flagged.sort();
+    let expected = [
+        "10007", "10012", "10015", "10020", "10025", "10034", "20022", "20028", "30018", "30034", "30042", "40007",
+        "40015", "40024",
+    ];
+    assert_eq!(flagged, expected.map(|id| format!("11000000000000{id}")));
+    assert_eq!(json["flagged_messages"], 14);
+    assert_eq!(json["files"], 4);
+
+    let jsonl = stdout(&bedside(&["scan", "--format", "jsonl", "examples/export/"], ""));
+    let rows: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert!(rows.len() >= 13);
+    for row in &rows {
+        for key in ["message_id", "channel_id", "author_id", "labels", "findings"] {
+            assert!(row.get(key).is_some(), "{key} missing in {row}");
+        }
+        assert!(!row["labels"].as_array().expect("labels").is_empty(), "only labeled messages are written");
+    }
+}
+
+#[test]
+fn staff_role_flag_adds_to_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let export = r#"{"guild":{"id":"1","name":"G"},"channel":{"id":"2","name":"c"},"messages":[
+        {"id":"10","type":"Default","timestamp":"2026-01-01T00:00:00+00:00","content":"take 400mg ibuprofen every 6 hours","author":{"id":"5","name":"v","isBot":false,"roles":[{"id":"77","name":"Volunteer"}]}}]}"#;
+    let path = dir.path().join("one.json");
+    std::fs::write(&path, export).expect("write");
+    let p = path.to_str().expect("path");
+    assert!(stdout(&bedside(&["scan", p], "")).contains("Flagged staff messages: 0"));
+    assert!(stdout(&bedside(&["scan", "--staff-role", "volunteer", p], "")).contains("Flagged staff messages: 1"));
+    assert!(stdout(&bedside(&["scan", "--staff-role", "77", p], "")).contains("Flagged staff messages: 1"));
+}
+
+#[test]
+fn scan_names_the_file_and_position_of_bad_input_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = r#"{"guild":{"id":"1"},"channel":{"id":"2","name":"c"},"messages":[
+        {"id":"10","content":"take 400mg ibuprofen every 6 hours","author":{"id":"5","roles":[{"id":"9","name":"Staff"}]}},
+        "not a message",
+        {"id":"11","content":"hello"}]}"#;
+    std::fs::write(dir.path().join("a.json"), good).expect("write");
+    std::fs::write(dir.path().join("b.json"), "{\"messages\": [\n  {\"id\": \"1\",,}\n]}").expect("write");
+    let out = bedside(&["scan", dir.path().to_str().expect("path")], "");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("Flagged staff messages: 1"), "the good message is still scanned: {text}");
+    assert!(text.contains("a.json: message #2: not a message object"), "{text}");
+    assert!(text.contains("message 11: no author"), "{text}");
+    assert!(text.contains("b.json") && text.contains("line 2"), "{text}");
+    assert!(Path::new(dir.path()).exists());
+}

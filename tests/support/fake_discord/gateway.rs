@@ -1,0 +1,334 @@
+//! The fake gateway (WebSocket on its own port): HELLO → IDENTIFY → READY + one GUILD_CREATE
+//! per fixture guild, heartbeat ACKs, RESUME with replay of missed dispatches, and the single
+//! entry point every dispatch goes through (`dispatch_locked`): validate with serenity's types,
+//! apply intents like Discord, assign the next `s`, log it for RESUME, queue it on the socket.
+//!
+//! Frames are plain JSON text (serenity asks for `compress: true` in IDENTIFY but reads text
+//! frames fine; zlib is only needed for binary frames).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State as AxState;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use serenity::model::gateway::GatewayIntents;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::FakeError;
+use super::fixtures;
+use super::state::{Conn, Outgoing, Shared, State};
+use super::validate::{check_dispatch, dispatch_text};
+
+/// Serve the gateway on `listener` until the task is aborted.
+pub fn serve(listener: TcpListener, shared: Arc<Shared>) -> JoinHandle<()> {
+    let app = Router::new().route("/", get(upgrade)).with_state(shared);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+async fn upgrade(AxState(shared): AxState<Arc<Shared>>, uri: Uri, ws: WebSocketUpgrade) -> Response {
+    let query = uri.query().unwrap_or("").to_string();
+    if !query.split('&').any(|p| p == "v=10") {
+        shared.lock().problems.push(format!("gateway connect without v=10: ?{query}"));
+    }
+    ws.max_message_size(16 << 20).on_upgrade(move |socket| connection(shared, socket))
+}
+
+/// Result of a dispatch attempt that passed validation.
+#[derive(Debug)]
+pub enum DispatchOutcome {
+    /// Sent (or buffered for RESUME while disconnected) with this seq.
+    Sent(u64),
+    /// Not sent: Discord would not deliver it with the session's intents.
+    Filtered(String),
+}
+
+fn intent_for(event: &str, in_guild: bool) -> Option<(GatewayIntents, &'static str)> {
+    use GatewayIntents as I;
+    Some(match event {
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" => {
+            if in_guild {
+                (I::GUILD_MESSAGES, "GUILD_MESSAGES")
+            } else {
+                (I::DIRECT_MESSAGES, "DIRECT_MESSAGES")
+            }
+        }
+        "MESSAGE_REACTION_ADD"
+        | "MESSAGE_REACTION_REMOVE"
+        | "MESSAGE_REACTION_REMOVE_ALL"
+        | "MESSAGE_REACTION_REMOVE_EMOJI" => {
+            if in_guild {
+                (I::GUILD_MESSAGE_REACTIONS, "GUILD_MESSAGE_REACTIONS")
+            } else {
+                (I::DIRECT_MESSAGE_REACTIONS, "DIRECT_MESSAGE_REACTIONS")
+            }
+        }
+        "TYPING_START" => {
+            if in_guild {
+                (I::GUILD_MESSAGE_TYPING, "GUILD_MESSAGE_TYPING")
+            } else {
+                (I::DIRECT_MESSAGE_TYPING, "DIRECT_MESSAGE_TYPING")
+            }
+        }
+        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => (I::GUILD_MEMBERS, "GUILD_MEMBERS"),
+        "PRESENCE_UPDATE" => (I::GUILD_PRESENCES, "GUILD_PRESENCES"),
+        "GUILD_CREATE"
+        | "GUILD_UPDATE"
+        | "GUILD_DELETE"
+        | "GUILD_ROLE_CREATE"
+        | "GUILD_ROLE_UPDATE"
+        | "GUILD_ROLE_DELETE"
+        | "CHANNEL_CREATE"
+        | "CHANNEL_UPDATE"
+        | "CHANNEL_DELETE"
+        | "CHANNEL_PINS_UPDATE"
+        | "THREAD_CREATE"
+        | "THREAD_UPDATE"
+        | "THREAD_DELETE"
+        | "THREAD_LIST_SYNC"
+        | "THREAD_MEMBER_UPDATE"
+        | "THREAD_MEMBERS_UPDATE" => (I::GUILDS, "GUILDS"),
+        _ => return None,
+    })
+}
+
+/// Validate, apply intents, assign a seq, log and send (or buffer) one dispatch.
+/// `checked = false` skips serenity validation (for deliberately odd payloads).
+pub fn dispatch_locked(
+    shared: &Shared,
+    st: &mut State,
+    event: &str,
+    mut data: Value,
+    checked: bool,
+) -> Result<DispatchOutcome, FakeError> {
+    if st.gateway.session_id.is_none() {
+        return Err(FakeError::NotConnected(format!(
+            "cannot dispatch {event}: no gateway session yet (wait_ready first)"
+        )));
+    }
+    if checked {
+        check_dispatch(&dispatch_text(event, &data, st.gateway.seq + 1))
+            .map_err(|e| FakeError::Invalid(format!("{event}: {e}")))?;
+    }
+    if st.enforce_intents {
+        let intents = GatewayIntents::from_bits_truncate(st.gateway.intents.unwrap_or(0));
+        let in_guild = data.get("guild_id").is_some_and(|g| !g.is_null());
+        if let Some((needed, name)) = intent_for(event, in_guild) {
+            if !intents.contains(needed) {
+                return Ok(DispatchOutcome::Filtered(format!(
+                    "{event} needs the {name} intent, which the bot did not IDENTIFY with"
+                )));
+            }
+        }
+        let bot = sid_str(shared.world.bot.id);
+        let author_is_bot = data.pointer("/author/id").and_then(Value::as_str) == Some(bot.as_str());
+        let mentions_bot = data
+            .get("mentions")
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|u| u.get("id").and_then(Value::as_str) == Some(bot.as_str())));
+        if (event == "MESSAGE_CREATE" || event == "MESSAGE_UPDATE")
+            && in_guild
+            && !intents.contains(GatewayIntents::MESSAGE_CONTENT)
+            && !author_is_bot
+            && !mentions_bot
+        {
+            if let Some(o) = data.as_object_mut() {
+                if o.contains_key("content") {
+                    o.insert("content".into(), json!(""));
+                }
+                for k in ["embeds", "attachments", "components"] {
+                    if o.contains_key(k) {
+                        o.insert(k.into(), json!([]));
+                    }
+                }
+                o.remove("poll");
+            }
+        }
+    }
+    let seq = st.gateway.seq + 1;
+    let text = dispatch_text(event, &data, seq);
+    st.gateway.seq = seq;
+    st.gateway.log.push((seq, text.clone()));
+    if let Some(conn) = &st.gateway.conn {
+        let _ = conn.tx.send(Outgoing::Frame { text, seq: Some(seq) });
+    }
+    Ok(DispatchOutcome::Sent(seq))
+}
+
+fn sid_str(id: u64) -> String {
+    id.to_string()
+}
+
+fn replace_conn(st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>) {
+    if let Some(old) = st.gateway.conn.take() {
+        if old.id != conn_id {
+            let _ = old.tx.send(Outgoing::Drop);
+        }
+    }
+    st.gateway.conn = Some(Conn { id: conn_id, tx: tx.clone() });
+}
+
+fn token_ok(shared: &Shared, d: &Value) -> bool {
+    let token = d.get("token").and_then(Value::as_str).unwrap_or("");
+    token.strip_prefix("Bot ").unwrap_or(token) == shared.token
+}
+
+fn on_identify(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, d: &Value) {
+    if !token_ok(shared, d) {
+        st.problems.push("IDENTIFY with a token that is not FakeDiscord::token()".into());
+        let _ = tx.send(Outgoing::Close { code: 4004, reason: "Authentication failed.".into() });
+        return;
+    }
+    let gw = &mut st.gateway;
+    gw.identify_count += 1;
+    gw.session_counter += 1;
+    gw.session_id = Some(format!("fake{:028x}", gw.session_counter));
+    gw.seq = 0;
+    gw.log.clear();
+    gw.written_seq = 0;
+    gw.ready_seq = None;
+    gw.resumed_seq = None;
+    gw.intents = d.get("intents").and_then(Value::as_u64);
+    let session_id = gw.session_id.clone().expect("session");
+    replace_conn(st, conn_id, tx);
+    let world = &shared.world;
+    let ready = fixtures::ready_json(world, &session_id, &shared.gateway_url, d.get("shard").cloned());
+    if let Err(e) = dispatch_locked(shared, st, "READY", ready, true) {
+        st.problems.push(format!("fake READY is invalid: {e}"));
+    }
+    for g in &world.guilds {
+        if let Err(e) = dispatch_locked(shared, st, "GUILD_CREATE", fixtures::guild_create_json(world, g), true) {
+            st.problems.push(format!("fake GUILD_CREATE for {} is invalid: {e}", g.id));
+        }
+    }
+    st.gateway.ready_seq = Some(st.gateway.seq);
+}
+
+fn on_resume(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, d: &Value) {
+    if !token_ok(shared, d) {
+        st.problems.push("RESUME with a token that is not FakeDiscord::token()".into());
+        let _ = tx.send(Outgoing::Close { code: 4004, reason: "Authentication failed.".into() });
+        return;
+    }
+    let session = d.get("session_id").and_then(Value::as_str);
+    let seq = d.get("seq").and_then(Value::as_u64).unwrap_or(0);
+    if session.is_none() || session != st.gateway.session_id.as_deref() || seq > st.gateway.seq {
+        // Not resumable: Discord answers op 9 with d=false and the client re-identifies.
+        let _ = tx
+            .send(Outgoing::Frame { text: json!({"op": 9, "d": false, "s": null, "t": null}).to_string(), seq: None });
+        return;
+    }
+    st.gateway.resume_count += 1;
+    replace_conn(st, conn_id, tx);
+    let mut from = seq + 1;
+    if let Some(replay) = st.gateway.replay_on_resume.take() {
+        from = from.min(replay);
+    }
+    for (s, text) in st.gateway.log.iter().filter(|(s, _)| *s >= from) {
+        let _ = tx.send(Outgoing::Frame { text: text.clone(), seq: Some(*s) });
+    }
+    match dispatch_locked(shared, st, "RESUMED", json!({}), true) {
+        Ok(DispatchOutcome::Sent(s)) => st.gateway.resumed_seq = Some(s),
+        other => st.problems.push(format!("RESUMED not sent: {other:?}")),
+    }
+}
+
+fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, text: &str) {
+    let mut st = shared.lock();
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        st.problems.push(format!("gateway got a non-JSON frame: {text}"));
+        let _ = tx.send(Outgoing::Close { code: 4002, reason: "Error while decoding payload.".into() });
+        return;
+    };
+    st.gateway.received.push(v.clone());
+    let d = v.get("d").cloned().unwrap_or(Value::Null);
+    match v.get("op").and_then(Value::as_u64) {
+        Some(1) => {
+            st.gateway.heartbeats += 1;
+            let ack = json!({"op": 11, "d": null, "s": null, "t": null}).to_string();
+            let _ = tx.send(Outgoing::Frame { text: ack, seq: None });
+        }
+        Some(2) => on_identify(shared, &mut st, conn_id, tx, &d),
+        Some(6) => on_resume(shared, &mut st, conn_id, tx, &d),
+        // presence update, voice state, request guild members, request soundboard sounds
+        Some(3 | 4 | 8 | 31) => {}
+        other => {
+            st.problems.push(format!("gateway got unknown opcode {other:?}"));
+            let _ = tx.send(Outgoing::Close { code: 4001, reason: "Unknown opcode.".into() });
+        }
+    }
+}
+
+async fn connection(shared: Arc<Shared>, socket: WebSocket) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    let (conn_id, interval) = {
+        let mut st = shared.lock();
+        st.gateway.next_conn_id += 1;
+        st.gateway.connections += 1;
+        (st.gateway.next_conn_id, st.gateway.heartbeat_interval_ms)
+    };
+    shared.notify();
+    let (mut sink, mut stream) = socket.split();
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}, "s": null, "t": null});
+    if sink.send(Message::Text(hello.to_string())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(t))) => {
+                    on_client_frame(&shared, conn_id, &tx, &t);
+                    shared.notify();
+                },
+                Some(Ok(Message::Binary(_))) => {
+                    shared.lock().problems.push("gateway got a binary frame (ETF/compressed?)".into());
+                },
+                Some(Ok(Message::Close(_))) => {
+                    // Complete the closing handshake (tungstenite queued the reply; flush it).
+                    let _ = sink.close().await;
+                    break;
+                },
+                None | Some(Err(_)) => break,
+                Some(Ok(_)) => {},
+            },
+            out = rx.recv() => match out {
+                Some(Outgoing::Frame { text, seq }) => {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                    if let Some(s) = seq {
+                        let mut st = shared.lock();
+                        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+                            st.gateway.written_seq = st.gateway.written_seq.max(s);
+                        }
+                        drop(st);
+                        shared.notify();
+                    }
+                },
+                // Abrupt: no close frame, just drop the TCP connection.
+                Some(Outgoing::Drop) | None => break,
+                Some(Outgoing::Close { code, reason }) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                },
+            },
+        }
+    }
+    drop(sink);
+    drop(stream);
+    {
+        let mut st = shared.lock();
+        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+            st.gateway.conn = None;
+        }
+    }
+    shared.notify();
+}
