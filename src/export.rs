@@ -119,7 +119,7 @@ impl ExportMessage {
 
 /// One message of an export, or why it could not be used.
 pub enum Item<'a> {
-    Message { header: &'a Header, index: usize, message: ExportMessage },
+    Message { header: &'a Header, index: usize, message: Box<ExportMessage> },
     Malformed { index: usize, problem: String },
 }
 
@@ -211,7 +211,7 @@ impl<'de, F: FnMut(Item<'_>)> Visitor<'de> for Messages<'_, '_, F> {
             let index = self.state.count;
             self.state.count += 1;
             let item = match entry {
-                Lenient::Message(message) => Item::Message { header: &self.state.header, index, message: *message },
+                Lenient::Message(message) => Item::Message { header: &self.state.header, index, message },
                 Lenient::Other(_) => Item::Malformed { index, problem: "not a message object".to_string() },
             };
             (self.state.each)(item);

@@ -8,9 +8,9 @@ use std::ops::Range;
 
 use crate::config::{Feature, Side};
 
-use super::finding::Role;
+use super::Message;
 use super::normalize::MENTION;
-use super::rulebook::{Probe, RuleBook};
+use super::rulebook::{Builtins, Probe, RuleBook};
 
 /// How many occurrences of one pattern or word list a message may contribute. Keeps scoring
 /// linear in the message length even for a pathological message that repeats one word 10,000 times.
@@ -71,16 +71,10 @@ impl Features {
 }
 
 impl<'t> Evidence<'t> {
-    pub fn gather(
-        text: &'t str,
-        book: &'t RuleBook,
-        role: Role,
-        patient_words: Option<usize>,
-        staff_words: Option<usize>,
-        you_words: Option<usize>,
-        is_reply: bool,
-        mentions: usize,
-    ) -> Evidence<'t> {
+    /// Gathers the evidence of `text` (the message's normalized text).
+    pub fn gather(text: &'t str, book: &'t RuleBook, message: &Message<'_>) -> Evidence<'t> {
+        let (role, is_reply, mentions) = (message.role, message.is_reply, message.mentions);
+        let Builtins { patient_words, staff_words, you_words } = book.builtins;
         let words = words(text);
         let mut present = vec![false; book.patterns.len()];
         let (set, globals) = book.set_for(role);
@@ -97,7 +91,7 @@ impl<'t> Evidence<'t> {
                     continue;
                 }
                 if let Some(end) = word_end(text, m.start(), m.end(), book.word_list[term.lexicon]) {
-                    let exact_case = &text[m.start()..m.end()] == term.text;
+                    let exact_case = text[m.start()..m.end()] == term.text;
                     let occurrence = Occurrence { start: m.start(), end, ambiguous: term.ambiguous, exact_case };
                     // Overlapping matches of one list ("flu" inside "flu shot") keep the longest.
                     if let Some(last) = list.last_mut() {

@@ -73,9 +73,6 @@ pub struct Detector {
     book: RuleBook,
     practice: Practice,
     thresholds: Thresholds,
-    patient_words: Option<usize>,
-    staff_words: Option<usize>,
-    you_words: Option<usize>,
 }
 
 /// The configuration validated, but its rules could not be compiled together.
@@ -97,17 +94,7 @@ struct Candidate {
 impl Detector {
     pub fn new(config: &Config) -> Result<Detector, CompileError> {
         let book = RuleBook::compile(config).map_err(CompileError)?;
-        let patient_words = book.lexicon("patient_nouns");
-        let staff_words = book.lexicon(RuleBook::STAFF_LEXICON);
-        let you_words = book.lexicon(RuleBook::YOU_LEXICON);
-        Ok(Detector {
-            book,
-            practice: config.practice.clone(),
-            thresholds: config.thresholds,
-            patient_words,
-            staff_words,
-            you_words,
-        })
+        Ok(Detector { book, practice: config.practice.clone(), thresholds: config.thresholds })
     }
 
     /// How many rules are loaded.
@@ -124,16 +111,7 @@ impl Detector {
     pub fn analyze(&self, message: &Message<'_>) -> Analysis {
         let normalized = normalize(message.text);
         let text = normalized.text();
-        let mut evidence = Evidence::gather(
-            text,
-            &self.book,
-            message.role,
-            self.patient_words,
-            self.staff_words,
-            self.you_words,
-            message.is_reply,
-            message.mentions,
-        );
+        let mut evidence = Evidence::gather(text, &self.book, message);
         let (names, others) = self.book.order_for(message.role);
 
         let mut candidates = Vec::new();

@@ -75,6 +75,15 @@ pub struct Term {
     pub text: String,
 }
 
+/// The word lists that message-wide features read.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtins {
+    /// `patient_nouns.toml`, if the configuration has it.
+    pub patient_words: Option<usize>,
+    pub staff_words: Option<usize>,
+    pub you_words: Option<usize>,
+}
+
 #[derive(Debug)]
 pub struct RuleBook {
     /// One set per author role, over the patterns of the rules that apply to that role, with the
@@ -90,6 +99,7 @@ pub struct RuleBook {
     /// The distinct multi-list probes (`lexicon = ["a", "b"]`), whose merged occurrences each
     /// message computes once.
     pub multi_lists: Vec<u64>,
+    pub builtins: Builtins,
     /// Per role: the name rules (scored first: they feed the `name` feature), then the others.
     pub order: [(Vec<usize>, Vec<usize>); 2],
     pub rules: Vec<CompiledRule>,
@@ -251,7 +261,13 @@ impl RuleBook {
                 .partition(|&i| rules[i].spec.kind == crate::detect::Kind::Name)
         };
         let order = [order_for(Role::Staff), order_for(Role::Patient)];
-        Ok(RuleBook { sets, patterns, automaton, terms, lexicon_names, word_list, multi_lists, order, rules })
+        let position = |name: &str| lexicon_names.iter().position(|n| n == name);
+        let builtins = Builtins {
+            patient_words: position("patient_nouns"),
+            staff_words: position(Self::STAFF_LEXICON),
+            you_words: position(Self::YOU_LEXICON),
+        };
+        Ok(RuleBook { sets, patterns, automaton, terms, lexicon_names, word_list, multi_lists, builtins, order, rules })
     }
 
     /// The rules that apply to a role: name rules first, then the others.
@@ -263,10 +279,6 @@ impl RuleBook {
     pub fn set_for(&self, role: Role) -> (&RegexSet, &[usize]) {
         let (set, globals) = &self.sets[role_slot(role)];
         (set, globals)
-    }
-
-    pub fn lexicon(&self, name: &str) -> Option<usize> {
-        self.lexicon_names.iter().position(|n| n == name)
     }
 }
 
