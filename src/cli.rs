@@ -54,6 +54,21 @@ pub enum Command {
         #[arg(long, default_value_t = 200, value_name = "N")]
         max_listed: usize,
     },
+    /// Run the bot on Discord. Needs DISCORD_TOKEN (environment or .env); flags override config/.
+    Run {
+        /// A channel to watch (name or id; threads under it too). Replaces discord.watch.
+        #[arg(long = "watch", value_name = "CHANNEL")]
+        watch: Vec<String>,
+        /// Another staff role (name or id); adds to staff.roles.
+        #[arg(long = "staff-role", value_name = "ROLE")]
+        staff_roles: Vec<String>,
+        /// The private channel for flags (name or id).
+        #[arg(long, value_name = "CHANNEL")]
+        alert_channel: Option<String>,
+        /// The private channel where patient feedback is shared (name or id).
+        #[arg(long, value_name = "CHANNEL")]
+        feedback_channel: Option<String>,
+    },
     /// Validate a configuration directory and summarise it.
     Config {
         #[command(subcommand)]
@@ -95,6 +110,8 @@ pub enum Format {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    // Secrets and settings may come from a .env file; a missing file is fine.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -122,9 +139,67 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Scan { exports, format, staff_roles, max_listed } => {
                     scan(&setup, &exports, format, &staff_roles, max_listed)
                 }
+                Command::Run { watch, staff_roles, alert_channel, feedback_channel } => {
+                    run_bot(setup, crate::discord::Overrides { watch, staff_roles, alert_channel, feedback_channel })
+                }
                 Command::Config { .. } => unreachable!("handled above"),
             }
         }
+    }
+}
+
+const NO_TOKEN: &str = "DISCORD_TOKEN is not set.
+
+Bedside needs a bot token to connect to Discord:
+  1. Open https://discord.com/developers/applications and create (or pick) an application.
+  2. Bot → Reset Token, and copy it.
+  3. Put it in the environment, or in a .env file next to where you run bedside:
+       DISCORD_TOKEN=your-token-here
+See README.md (\"Run it on your server\") and .env.example.
+";
+
+fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCode> {
+    let token = match std::env::var("DISCORD_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => {
+            eprint!("bedside: {NO_TOKEN}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let api_base = std::env::var("BEDSIDE_DISCORD_API").ok().filter(|s| !s.trim().is_empty());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bedside=info,serenity=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(crate::discord::run(
+        setup,
+        crate::discord::Connection { token, api_base },
+        overrides,
+        shutdown_signal(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

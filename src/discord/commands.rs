@@ -1,0 +1,101 @@
+//! Bedside's commands: `/check` and the "Check with Bedside" message menu for drafts, `/tip` and
+//! `/bedside status` for staff. Registered per guild when Bedside joins it (guild commands appear
+//! at once); every answer is ephemeral except the tip itself.
+
+use serenity::all::{
+    CommandDataOptionValue, CommandInteraction, CommandOptionType, CommandType, Context, CreateCommand,
+    CreateCommandOption, CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
+};
+
+use super::bot::{Bot, embed};
+use super::deliver::with_retry;
+use crate::detect::{Message, Role};
+use crate::notice;
+
+pub const CHECK: &str = "check";
+pub const CHECK_MENU: &str = "Check with Bedside";
+pub const TIP: &str = "tip";
+pub const BEDSIDE: &str = "bedside";
+
+pub fn definitions() -> Vec<CreateCommand> {
+    vec![
+        CreateCommand::new(CHECK).description("Check a draft before you post it (only you see the answer)").add_option(
+            CreateCommandOption::new(CommandOptionType::String, "text", "The draft to check").required(true),
+        ),
+        CreateCommand::new(CHECK_MENU).kind(CommandType::Message),
+        CreateCommand::new(TIP).description("Post a vetted health tip in this channel (staff)"),
+        CreateCommand::new(BEDSIDE).description("Bedside for staff").add_option(CreateCommandOption::new(
+            CommandOptionType::SubCommand,
+            "status",
+            "What Bedside is configured to do and has done since it started",
+        )),
+    ]
+}
+
+/// Answers one command interaction.
+pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
+    let staff = bot.interaction_is_staff(command);
+    let reply = match command.data.name.as_str() {
+        CHECK => {
+            let text = command
+                .data
+                .options
+                .iter()
+                .find(|o| o.name == "text")
+                .and_then(|o| if let CommandDataOptionValue::String(s) = &o.value { Some(s.as_str()) } else { None })
+                .unwrap_or_default();
+            let analysis = bot.setup.detector.analyze(&Message::new(text, Role::Staff));
+            bot.counters.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Reply::Embed(notice::check_answer(text, &analysis, &bot.setup.detector))
+        }
+        CHECK_MENU => {
+            let target = command.data.target_id.and_then(|id| command.data.resolved.messages.get(&id.to_message_id()));
+            match target {
+                Some(message) => {
+                    let analysis = bot.setup.detector.analyze(&Message::new(&message.content, Role::Staff));
+                    bot.counters.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Reply::Embed(notice::check_answer(&message.content, &analysis, &bot.setup.detector))
+                }
+                None => Reply::Text("Bedside could not read that message.".to_string()),
+            }
+        }
+        TIP if !staff => {
+            Reply::Text("Sorry — `/tip` is for staff. If you have a question, ask away in the channel!".into())
+        }
+        TIP => match bot.next_tip() {
+            Some(tip) => {
+                let post = with_retry("post tip", || {
+                    command.channel_id.send_message(&ctx.http, CreateMessage::new().content(&tip))
+                })
+                .await;
+                match post {
+                    Ok(_) => Reply::Text("Posted a tip in this channel.".into()),
+                    Err(e) => {
+                        tracing::warn!(channel = command.channel_id.get(), error = %e, "could not post a tip");
+                        Reply::Text("Bedside could not post here (check its permissions in this channel).".into())
+                    }
+                }
+            }
+            None => Reply::Text("There are no tips configured (config/tips.toml).".into()),
+        },
+        BEDSIDE if !staff => Reply::Text("Sorry — `/bedside` is for staff.".into()),
+        BEDSIDE => Reply::Text(bot.status()),
+        other => {
+            tracing::warn!(command = other, "unknown command");
+            Reply::Text("Bedside does not know that command.".into())
+        }
+    };
+    let message = match reply {
+        Reply::Text(text) => CreateInteractionResponseMessage::new().content(text),
+        Reply::Embed(n) => CreateInteractionResponseMessage::new().embed(embed(&n)),
+    }
+    .ephemeral(true);
+    if let Err(e) = command.create_response(&ctx.http, CreateInteractionResponse::Message(message)).await {
+        tracing::warn!(interaction = command.id.get(), error = %e, "could not answer a command");
+    }
+}
+
+enum Reply {
+    Text(String),
+    Embed(notice::Notice),
+}

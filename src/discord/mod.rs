@@ -1,0 +1,75 @@
+//! The Discord shell: serenity 0.12 in, the core's decisions out.
+//!
+//! # Layout
+//! - `bot.rs`: the bot's state and its event handlers (gather facts → `policy` decides → act).
+//! - `commands.rs`: `/check`, the "Check with Bedside" menu, `/tip`, `/bedside status`.
+//! - `deliver.rs`: REST calls with retries, and which failures are final.
+//! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
+
+mod bot;
+mod commands;
+mod deliver;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
+
+pub use bot::{Bot, Overrides};
+pub use deliver::{DMS_CLOSED, Failure, classify};
+
+use crate::setup::Setup;
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub token: String,
+    /// A base URL that receives REST calls instead of Discord (an HTTP proxy, or a test server).
+    /// serenity's own rate limiter is then off: the proxy owns rate limits.
+    pub api_base: Option<String>,
+}
+
+/// The gateway intents Bedside needs. Message content is privileged: enable it in the developer
+/// portal (Bot → Privileged Gateway Intents).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::DIRECT_MESSAGES
+}
+
+/// Runs the bot until `shutdown` resolves (or the connection fails for good).
+pub async fn run(
+    setup: Setup,
+    connection: Connection,
+    overrides: Overrides,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let http = match &connection.api_base {
+        Some(base) => {
+            HttpBuilder::new(&connection.token).proxy(base.trim_end_matches('/')).ratelimiter_disabled(true).build()
+        }
+        None => HttpBuilder::new(&connection.token).build(),
+    };
+    let bot = Arc::new(Bot::new(setup, overrides));
+    let mut client = ClientBuilder::new_with_http(http, intents())
+        .event_handler(bot::Handler(bot.clone()))
+        .await
+        .context("building the Discord client")?;
+    let shards = client.shard_manager.clone();
+    let mut connection = tokio::spawn(async move { client.start().await });
+    tokio::select! {
+        () = shutdown => {
+            tracing::info!("shutting down");
+            shards.shutdown_all().await;
+            let _ = connection.await;
+            Ok(())
+        }
+        ended = &mut connection => match ended {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e).context("the Discord connection ended"),
+            Err(e) => Err(e).context("the Discord connection task failed"),
+        },
+    }
+}

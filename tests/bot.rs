@@ -1,0 +1,483 @@
+//! The live bot end to end, offline: the unmodified serenity client inside `bedside::discord::run`
+//! talks to the scripted fake Discord in `tests/support` (REST + gateway on 127.0.0.1), through
+//! the same `api_base` path `BEDSIDE_DISCORD_API` gives users. No token, no internet; every wait
+//! has a timeout.
+
+mod support;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bedside::detect::Severity;
+use bedside::discord::{Connection, Overrides};
+use bedside::setup::Setup;
+use serde_json::Value;
+use support::fake_discord::*;
+use tokio::sync::oneshot;
+
+const WAIT: Duration = Duration::from_secs(10);
+/// How long to watch for something that must NOT happen.
+const QUIET: Duration = Duration::from_millis(700);
+
+async fn within<F: Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(60), f).await.expect("test exceeded its time limit");
+}
+
+/// A running bot, stopped by `stop`.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let ended = tokio::time::timeout(WAIT, self.task).await.expect("bot stops in time").expect("bot task");
+        ended.expect("bot ends cleanly");
+    }
+}
+
+fn setup() -> Setup {
+    Setup::load(None).expect("embedded configuration")
+}
+
+/// Starts the bot against the fake and waits until it is ready in the guild (commands registered).
+async fn start(fake: &FakeDiscord, setup: Setup, overrides: Overrides) -> Running {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
+    let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, async {
+        let _ = stopped.await;
+    }));
+    fake.wait_ready(WAIT).await.expect("bot identified");
+    let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
+    fake.wait_for_request(|r| r.is("PUT", &commands), WAIT).await.expect("commands registered");
+    Running { stop, task }
+}
+
+fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {
+    let path = format!("/channels/{channel}/messages");
+    move |r| r.is("POST", &path)
+}
+
+fn embed_text(r: &RecordedRequest) -> String {
+    r.body.as_ref().map(Value::to_string).unwrap_or_default()
+}
+
+async fn nothing_posted_to(fake: &FakeDiscord, channel: u64) {
+    tokio::time::sleep(QUIET).await;
+    let posts: Vec<_> = fake.requests().into_iter().filter(|r| posts_to(channel)(r)).collect();
+    assert!(posts.is_empty(), "unexpected posts to {channel}: {posts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_problem_is_flagged_privately_by_dm_and_alert() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let msg = fake
+            .post_message(MessageSpec::new(
+                CH_ASK_THE_CLINIC,
+                USER_PRIYA_RAMAN,
+                "take 400mg ibuprofen every 6 hours for that tooth",
+            ))
+            .await
+            .expect("post");
+
+        let dm_channel = fake.dm_channel(USER_PRIYA_RAMAN);
+        let dm = fake.wait_for_request(posts_to(dm_channel), WAIT).await.expect("a DM to the author");
+        let dm = embed_text(&dm);
+        assert!(dm.contains("advice.dose") && dm.contains("How to fix it"), "{dm}");
+        assert!(dm.contains(&format!("{CH_ASK_THE_CLINIC}/{msg}")), "the DM links the message: {dm}");
+
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("a staff alert");
+        let alert = embed_text(&alert);
+        assert!(alert.contains("advice.dose") && alert.contains(&format!("<@{USER_PRIYA_RAMAN}>")), "{alert}");
+        nothing_posted_to(&fake, CH_ASK_THE_CLINIC).await;
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_dms_make_the_alert_mention_the_author() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let dm_channel = fake.dm_channel(USER_MAYA_CHEN);
+        fake.script(
+            "POST",
+            &format!("/channels/{dm_channel}/messages"),
+            vec![Scripted::discord_error(403, 50007, "Cannot send messages to this user")],
+        );
+        fake.post_message(MessageSpec::new(
+            CH_GENERAL,
+            USER_MAYA_CHEN,
+            "Mrs. Alvarez, your crown fitting on 10/14 is confirmed",
+        ))
+        .await
+        .expect("post");
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert");
+        let content = alert.json_field("content").and_then(Value::as_str).unwrap_or_default().to_string();
+        assert!(content.contains(&format!("<@{USER_MAYA_CHEN}>")), "the alert pings the author: {content}");
+        let pinged = alert.json_field("allowed_mentions").map(Value::to_string).unwrap_or_default();
+        assert!(pinged.contains(&USER_MAYA_CHEN.to_string()), "{pinged}");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_gets_a_safe_reply_once_per_cooldown_and_a_staff_share() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let text = "Jenna at the front desk was so kind to my mum today, thank you!";
+        let first = fake.post_message(MessageSpec::new(CH_FEEDBACK, USER_PATIENT_A, text)).await.expect("post");
+
+        let reply = fake.wait_for_request(posts_to(CH_FEEDBACK), WAIT).await.expect("an acknowledgement");
+        let body = reply.body.clone().expect("body");
+        assert_eq!(body["message_reference"]["message_id"].as_str(), Some(first.to_string().as_str()));
+        assert_eq!(body["allowed_mentions"]["replied_user"], Value::Bool(false), "no ping");
+        let content = body["content"].as_str().expect("content");
+        for leaked in ["Jenna", "mum", "front desk", "your visit"] {
+            assert!(!content.contains(leaked), "the reply must not repeat or disclose: {content}");
+        }
+        let share = fake.wait_for_request(posts_to(CH_STAFF_FEEDBACK), WAIT).await.expect("shared with staff");
+        assert!(embed_text(&share).contains("praise"));
+
+        // The same patient again, within the cooldown: staff are told, no second public reply.
+        fake.post_message(MessageSpec::new(
+            CH_FEEDBACK,
+            USER_PATIENT_A,
+            "Honestly the best clinic, the nurses were amazing again today!",
+        ))
+        .await
+        .expect("post");
+        fake.wait_for_requests(|r| posts_to(CH_STAFF_FEEDBACK)(r), 2, WAIT).await.expect("second share");
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(
+            fake.requests().iter().filter(|r| posts_to(CH_FEEDBACK)(r)).count(),
+            1,
+            "one acknowledgement per cooldown"
+        );
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complaints_invite_private_contact() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        fake.post_message(MessageSpec::new(
+            CH_FEEDBACK,
+            USER_PATIENT_B,
+            "Waited over an hour past my appointment and nobody called. Unacceptable.",
+        ))
+        .await
+        .expect("post");
+        let reply = fake.wait_for_request(posts_to(CH_FEEDBACK), WAIT).await.expect("reply");
+        let content = reply.json_field("content").and_then(Value::as_str).unwrap_or_default().to_string();
+        assert!(content.contains("(503) 555-0100"), "{content}");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_webhooks_system_messages_unwatched_channels_and_itself_are_ignored() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let problem = "take 400mg ibuprofen every 6 hours";
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, problem).bot_author(true))
+            .await
+            .expect("bot");
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, problem).webhook(77))
+            .await
+            .expect("webhook");
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, problem).kind(7))
+            .await
+            .expect("system");
+        fake.post_message(MessageSpec::new(CH_ANNOUNCEMENTS, USER_PRIYA_RAMAN, problem)).await.expect("unwatched");
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, BOT_USER_ID, problem)).await.expect("itself");
+        nothing_posted_to(&fake, CH_STAFF_ALERTS).await;
+        assert!(!fake.requests().iter().any(|r| r.is("POST", "/users/@me/channels")), "no DM opened");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_under_watched_channels_and_the_permission_fallback_count() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        // The moderator has no staff role, only Manage Messages: staff by the configured fallback.
+        fake.post_message(MessageSpec::new(
+            THREAD_ASK_THE_CLINIC,
+            USER_MODERATOR,
+            "that sounds like a classic UTI, start the nitrofurantoin tonight",
+        ))
+        .await
+        .expect("post");
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert for the thread");
+        assert!(embed_text(&alert).contains(&THREAD_ASK_THE_CLINIC.to_string()));
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_returns_the_text_to_its_author_by_dm() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let mut s = setup();
+        let mut config = (*s.config).clone();
+        config.remove_at = Some(Severity::High);
+        s.config = Arc::new(config);
+        let bot = start(&fake, s, Overrides::default()).await;
+        let text = "give Dana 7.5 ml of the kids ibuprofen every 6 hours, her mom's cell is 971-555-0164";
+        let msg = fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_SAM_WHITAKER, text)).await.expect("post");
+        fake.wait_for_request(|r| r.is("DELETE", &format!("/channels/{CH_ASK_THE_CLINIC}/messages/{msg}")), WAIT)
+            .await
+            .expect("removed");
+        let dm = fake.wait_for_request(posts_to(fake.dm_channel(USER_SAM_WHITAKER)), WAIT).await.expect("dm");
+        assert!(embed_text(&dm).contains(text), "the author gets their whole text back");
+        let alert = embed_text(&fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert"));
+        assert!(
+            !alert.contains("Dana") && !alert.contains("555-0164"),
+            "the staff channel gets a redacted excerpt: {alert}"
+        );
+        assert!(alert.contains("Removed"), "{alert}");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_are_rechecked_a_fix_resolves_the_alert_and_a_new_problem_is_flagged() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let msg = fake
+            .post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert");
+        fake.edit_message(
+            CH_ASK_THE_CLINIC,
+            msg,
+            "We'd want to take a look — please call us at (503) 555-0100 to book.",
+        )
+        .await
+        .expect("edit");
+        let resolved = fake
+            .wait_for_request(
+                |r| r.method == "PATCH" && r.path.starts_with(&format!("/channels/{CH_STAFF_ALERTS}/messages/")),
+                WAIT,
+            )
+            .await
+            .expect("the alert is updated");
+        assert!(embed_text(&resolved).contains("Resolved by edit"));
+
+        let other = fake
+            .post_message(MessageSpec::new(
+                CH_ASK_THE_CLINIC,
+                USER_PRIYA_RAMAN,
+                "Thanks for the question — call us to book!",
+            ))
+            .await
+            .expect("post");
+        fake.edit_message(CH_ASK_THE_CLINIC, other, "his cell is (971) 555-0164, can someone call the patient back")
+            .await
+            .expect("edit");
+        fake.wait_for_requests(|r| posts_to(CH_STAFF_ALERTS)(r), 2, WAIT).await.expect("the new problem is flagged");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_checks_answer_ephemerally_and_staff_commands_refuse_others() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let callback = |fake: &FakeDiscord, id| format!("/interactions/{id}/{}/callback", fake.interaction_token(id));
+
+        let check = fake
+            .slash_command(
+                SlashSpec::new(CH_GENERAL, USER_PRIYA_RAMAN, "check")
+                    .option(SlashOption::string("text", "take 400mg ibuprofen every 6 hours")),
+            )
+            .await
+            .expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, check)), WAIT).await.expect("answer");
+        let body = answer.body.clone().expect("body");
+        assert_eq!(body["data"]["flags"], 64, "ephemeral");
+        assert!(body.to_string().contains("advice.dose"));
+
+        let target = fake
+            .post_message(MessageSpec::new(CH_ANNOUNCEMENTS, USER_SAM_WHITAKER, "Dr. Raman is back on Monday!"))
+            .await
+            .expect("post");
+        let menu = fake
+            .message_command(MessageCommandSpec::new(
+                CH_ANNOUNCEMENTS,
+                USER_MAYA_CHEN,
+                "Check with Bedside",
+                target.get(),
+            ))
+            .await
+            .expect("menu");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, menu)), WAIT).await.expect("answer");
+        assert!(answer.body.clone().expect("body").to_string().contains("Looks good"));
+
+        let refused = fake.slash_command(SlashSpec::new(CH_GENERAL, USER_PATIENT_C, "tip")).await.expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, refused)), WAIT).await.expect("answer");
+        let body = answer.body.clone().expect("body");
+        assert_eq!(body["data"]["flags"], 64);
+        assert!(body["data"]["content"].as_str().unwrap_or_default().contains("for staff"));
+
+        let tip = fake.slash_command(SlashSpec::new(CH_HEALTH_TIPS, USER_SAM_WHITAKER, "tip")).await.expect("slash");
+        fake.wait_for_request(posts_to(CH_HEALTH_TIPS), WAIT).await.expect("the tip is posted");
+        fake.wait_for_request(|r| r.is("POST", &callback(&fake, tip)), WAIT).await.expect("answer");
+
+        let status = fake
+            .slash_command(
+                SlashSpec::new(CH_GENERAL, USER_SAM_WHITAKER, "bedside")
+                    .option(SlashOption::subcommand("status", vec![])),
+            )
+            .await
+            .expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, status)), WAIT).await.expect("answer");
+        assert!(answer.body.clone().expect("body").to_string().contains("Bedside status"));
+        let denied = fake
+            .slash_command(
+                SlashSpec::new(CH_GENERAL, USER_PATIENT_A, "bedside").option(SlashOption::subcommand("status", vec![])),
+            )
+            .await
+            .expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, denied)), WAIT).await.expect("answer");
+        assert!(answer.body.clone().expect("body").to_string().contains("for staff"));
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_can_check_a_draft_by_dm() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let dm = fake.dm_channel(USER_PRIYA_RAMAN);
+        fake.post_message(MessageSpec::new(
+            dm,
+            USER_PRIYA_RAMAN,
+            "his cell is (971) 555-0164 if anyone needs to reach the patient",
+        ))
+        .await
+        .expect("dm");
+        let answer = fake.wait_for_request(posts_to(dm), WAIT).await.expect("an answer by DM");
+        assert!(embed_text(&answer).contains("id.phone"));
+        nothing_posted_to(&fake, CH_STAFF_ALERTS).await;
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_is_waited_out_and_the_alert_still_arrives() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        fake.script(
+            "POST",
+            &format!("/channels/{CH_STAFF_ALERTS}/messages"),
+            vec![Scripted::rate_limited(0.25), Scripted::status(500)],
+        );
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        let tries = fake.wait_for_requests(|r| posts_to(CH_STAFF_ALERTS)(r), 3, WAIT).await.expect("retried");
+        let statuses: Vec<Option<u16>> = tries.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, vec![Some(429), Some(500), Some(200)]);
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_session_that_replays_a_message_does_not_act_twice() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let before = fake.last_seq();
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert");
+        fake.set_replay_on_resume(Some(before));
+        fake.drop_gateway().await;
+        fake.wait_resumed(1, WAIT).await.expect("resumed");
+        // Something after the resume still gets handled…
+        fake.post_message(MessageSpec::new(
+            CH_GENERAL,
+            USER_MAYA_CHEN,
+            "Mrs. Alvarez, your crown fitting on 10/14 is confirmed",
+        ))
+        .await
+        .expect("post");
+        fake.wait_for_requests(|r| posts_to(CH_STAFF_ALERTS)(r), 2, WAIT).await.expect("second alert");
+        tokio::time::sleep(QUIET).await;
+        // …but the replayed message was not flagged a second time.
+        assert_eq!(fake.requests().iter().filter(|r| posts_to(CH_STAFF_ALERTS)(r)).count(), 2);
+        assert_eq!(fake.identify_count(), 1, "resumed, not re-identified");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_override_config_channels_and_roles() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let overrides = Overrides {
+            watch: vec!["announcements".into()],
+            staff_roles: vec!["Patient".into()],
+            alert_channel: Some(CH_STAFF_FEEDBACK.to_string()),
+            feedback_channel: None,
+        };
+        let bot = start(&fake, setup(), overrides).await;
+        fake.post_message(MessageSpec::new(CH_ANNOUNCEMENTS, USER_PATIENT_A, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request(posts_to(CH_STAFF_FEEDBACK), WAIT).await.expect("alert in the overriding channel");
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        tokio::time::sleep(QUIET).await;
+        assert_eq!(
+            fake.requests().iter().filter(|r| posts_to(CH_STAFF_FEEDBACK)(r)).count(),
+            1,
+            "ask-the-clinic is no longer watched"
+        );
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
