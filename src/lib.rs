@@ -8,10 +8,14 @@
 //! - [`config`]: raw TOML → validated rules, word lists, templates, tips; every error at once.
 //! - [`detect`]: text + role → labels and explained findings; redacted excerpts.
 //! - [`setup`]: a loaded configuration with its compiled detector, templates and tips vetted.
+//! - [`policy`]: who is staff, and what Bedside does about a message (facts + time in, outcome out).
+//! - [`acknowledge`]: replies to feedback that disclose nothing; templates vetted at load.
+//! - [`notice`]: what people read (the author's DM, the staff alert, the feedback share).
 //!
 //! The shell translates between the world and the core, and decides nothing:
 //! - [`export`]: reads DiscordChatExporter JSON exports, streamed.
 //! - [`scan`]: audits exports into a [`scan::Report`].
+//! - [`discord`]: the live bot on serenity (gather → `policy` decides → act).
 //! - [`cli`]: the `bedside` command line.
 
 pub mod acknowledge;
