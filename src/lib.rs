@@ -28,3 +28,4 @@ pub mod notice;
 pub mod policy;
 pub mod scan;
 pub mod setup;
+pub mod store;

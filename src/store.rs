@@ -1,0 +1,683 @@
+//! The store: what Bedside must not forget, in SQLite (embedded, `rusqlite` with the bundled
+//! library). Flags, acknowledgements, per-channel activity, and the outbox of actions still to
+//! carry out.
+//!
+//! Every decision is written in one transaction with the actions it causes, and a message id is
+//! recorded as handled in that same transaction: a replayed or re-read message is recognised and
+//! not acted on twice, and an action whose sending was interrupted (a crash, an outage) is still in
+//! the outbox when Bedside comes back. Raw message content is never stored: flags keep redacted
+//! excerpts. The one exception, the author's own text returned by DM when their message is
+//! removed, sits in that DM's outbox payload until it is delivered, and is erased then.
+//!
+//! Migrations live in `migrations/` and are applied at open, tracked by SQLite's `user_version`.
+//! Time is always an argument (seconds since the Unix epoch); nothing here reads a clock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{AckLedger, Feedback, Flag};
+
+/// The schema, in order. A database at `user_version` N has had the first N applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// Where the database is when `DATABASE_URL` is not set.
+pub const DEFAULT_URL: &str = "sqlite://data/bedside.db";
+
+/// Something went wrong with the database, said so a practice manager can act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL `{0}` is not a SQLite URL (expected sqlite://PATH, e.g. {DEFAULT_URL})")]
+    Url(String),
+    #[error("{path}: cannot create or open the database: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("{path}: the file is not a Bedside database or is corrupt ({detail}); move it aside to start afresh")]
+    Corrupt { path: String, detail: String },
+    #[error("{path}: the database is locked by another process (is another Bedside running?)")]
+    Locked { path: String },
+    #[error("{path}: the database was written by a newer Bedside (schema {found}, this one knows {known})")]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The path in a `DATABASE_URL` (`sqlite://PATH`, `sqlite:PATH`, or a bare path).
+pub fn database_path(url: &str) -> Result<PathBuf, StoreError> {
+    let url = url.trim();
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::Url(url.to_string()));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// A flag as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredFlag {
+    pub id: i64,
+    pub message_id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub rules: Vec<String>,
+    pub status: String,
+    pub excerpt: String,
+    pub alert: Option<(u64, u64)>,
+    pub created_at: u64,
+}
+
+/// An action waiting in the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    pub id: i64,
+    pub kind: String,
+    pub message_id: Option<u64>,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+/// An action to record with the decision that causes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewAction {
+    pub kind: String,
+    pub payload: String,
+}
+
+/// What a purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub flags: usize,
+    pub acknowledgements: usize,
+    pub handled: usize,
+    pub outbox: usize,
+}
+
+/// The store. Cheap to share behind an `Arc`; calls are short and serialised.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: String,
+}
+
+fn to_i64(v: u64) -> i64 {
+    v as i64
+}
+
+fn to_u64(v: i64) -> u64 {
+    v as u64
+}
+
+impl Store {
+    /// Opens (creating the folder and file if needed), checks and migrates the database.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
+        }
+        let conn = Connection::open(path).map_err(|e| classify(&shown, e))?;
+        Store::prepare(conn, shown)
+    }
+
+    /// A store that lives only in memory, for tests and `--no-store` trials.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::prepare(Connection::open_in_memory()?, ":memory:".to_string())
+    }
+
+    fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
+        let err = |e| classify(&path, e);
+        conn.busy_timeout(std::time::Duration::from_millis(500)).map_err(err)?;
+        // One Bedside per database: a second process gets a clear "locked" error, not interleaved writes.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt { path, detail: check });
+        }
+        let store = Store { conn: Mutex::new(conn), path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back),
+        // so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let version: i64 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(&self.path, e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(|e| classify(&self.path, e))?;
+            tx.execute_batch(sql).map_err(|e| classify(&self.path, e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit().map_err(|e| classify(&self.path, e))?;
+        }
+        // Take the write lock now, so a second process fails at start rather than mid-flow.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| classify(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Whether a message was already decided about.
+    pub fn is_handled(&self, message: u64) -> Result<bool, StoreError> {
+        let found: Option<i64> = self
+            .conn()
+            .query_row("SELECT 1 FROM handled WHERE message_id = ?1", [to_i64(message)], |r| r.get(0))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Records that a message needed nothing. False if it was already handled.
+    pub fn mark_handled(&self, message: u64, channel: u64, now: u64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO handled (message_id, channel_id, handled_at) VALUES (?1, ?2, ?3)",
+            params![to_i64(message), to_i64(channel), to_i64(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records a flag and the actions it causes, in one transaction. False (and nothing written)
+    /// if the message was already handled.
+    pub fn record_flag(&self, flag: &Flag, actions: &[NewAction], now: u64) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !claim(&tx, flag.message, flag.channel, now)? {
+            return Ok(false);
+        }
+        let labels: Vec<&str> = flag.labels.iter().map(|l| l.as_str()).collect();
+        let status = if flag.remove { "removed" } else { "open" };
+        tx.execute(
+            "INSERT INTO flags (message_id, guild_id, channel_id, author_id, labels, rules, severity, excerpt, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT(message_id) DO UPDATE SET labels = ?5, rules = ?6, severity = ?7, excerpt = ?8, status = ?9, updated_at = ?10, resolved_at = NULL",
+            params![
+                to_i64(flag.message),
+                flag.guild.map(to_i64),
+                to_i64(flag.channel),
+                to_i64(flag.author),
+                labels.join(","),
+                flag.rule_ids().join(","),
+                flag.severity.as_str(),
+                flag.excerpt,
+                status,
+                to_i64(now)
+            ],
+        )?;
+        enqueue(&tx, flag.message, actions, now)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Records an edit's new flag for a message handled before (edits are decided again).
+    pub fn record_reflag(&self, flag: &Flag, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM outbox WHERE message_id = ?1 AND status != 'pending'", [to_i64(flag.message)])?;
+        tx.execute("DELETE FROM handled WHERE message_id = ?1", [to_i64(flag.message)])?;
+        tx.commit()?;
+        drop(conn);
+        self.record_flag(flag, actions, now).map(|_| ())
+    }
+
+    /// Records patient feedback and the actions it causes (reply, share), in one transaction.
+    pub fn record_feedback(&self, f: &Feedback, actions: &[NewAction], now: u64) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !claim(&tx, f.message, f.channel, now)? {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO acknowledgements (message_id, guild_id, channel_id, author_id, kind, replied, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                to_i64(f.message),
+                f.guild.map(to_i64),
+                to_i64(f.channel),
+                to_i64(f.author),
+                f.kind.as_str(),
+                f.reply.is_some(),
+                to_i64(now)
+            ],
+        )?;
+        enqueue(&tx, f.message, actions, now)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The flag recorded for a message, if any.
+    pub fn flag(&self, message: u64) -> Result<Option<StoredFlag>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, message_id, channel_id, author_id, rules, status, excerpt, alert_channel_id, alert_message_id, created_at
+                 FROM flags WHERE message_id = ?1",
+                [to_i64(message)],
+                |r| {
+                    let alert: (Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?);
+                    Ok(StoredFlag {
+                        id: r.get(0)?,
+                        message_id: to_u64(r.get(1)?),
+                        channel_id: to_u64(r.get(2)?),
+                        author_id: to_u64(r.get(3)?),
+                        rules: r.get::<_, String>(4)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                        status: r.get(5)?,
+                        excerpt: r.get(6)?,
+                        alert: match alert {
+                            (Some(c), Some(m)) => Some((to_u64(c), to_u64(m))),
+                            _ => None,
+                        },
+                        created_at: to_u64(r.get(9)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Remembers where a flag's alert was posted, so an edit can update it.
+    pub fn set_alert(&self, message: u64, channel: u64, alert: u64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE flags SET alert_channel_id = ?2, alert_message_id = ?3 WHERE message_id = ?1",
+            params![to_i64(message), to_i64(channel), to_i64(alert)],
+        )?;
+        Ok(())
+    }
+
+    /// Moves a flag to `status` (resolved_by_edit, dismissed, confirmed).
+    pub fn set_flag_status(&self, message: u64, status: &str, now: u64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE flags SET status = ?2, updated_at = ?3,
+                 resolved_at = CASE WHEN ?2 IN ('resolved_by_edit', 'dismissed') THEN ?3 ELSE resolved_at END
+             WHERE message_id = ?1",
+            params![to_i64(message), status, to_i64(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records a dismissal ("not a problem") of every rule of a flag: the signal for tuning.
+    pub fn dismiss(&self, message: u64, by_author: bool, now: u64) -> Result<bool, StoreError> {
+        let Some(flag) = self.flag(message)? else { return Ok(false) };
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for rule in &flag.rules {
+            tx.execute(
+                "INSERT INTO dismissals (flag_id, rule, by, at) VALUES (?1, ?2, ?3, ?4)",
+                params![flag.id, rule, if by_author { "author" } else { "staff" }, to_i64(now)],
+            )?;
+        }
+        tx.execute(
+            "UPDATE flags SET status = 'dismissed', updated_at = ?2, resolved_at = ?2 WHERE id = ?1",
+            params![flag.id, to_i64(now)],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Adds actions for a message already handled (a resolved alert, a reminder).
+    pub fn enqueue(&self, message: Option<u64>, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for a in actions {
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+                params![a.kind, message.map(to_i64), a.payload, to_i64(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Actions due now, oldest first.
+    pub fn due(&self, now: u64, limit: usize) -> Result<Vec<Pending>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, kind, message_id, payload, attempts FROM outbox
+             WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![to_i64(now), limit as i64], |r| {
+            Ok(Pending {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                message_id: r.get::<_, Option<i64>>(2)?.map(to_u64),
+                payload: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many actions are still pending.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM outbox WHERE status = 'pending'", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// An action was carried out: marked, and its payload erased (it may hold the author's text).
+    pub fn mark_sent(&self, id: i64, now: u64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE outbox SET status = 'sent', payload = '', attempts = attempts + 1, done_at = ?2 WHERE id = ?1",
+            params![id, to_i64(now)],
+        )?;
+        Ok(())
+    }
+
+    /// An action failed for now: tried again at `next_at`.
+    pub fn mark_retry(&self, id: i64, error: &str, next_at: u64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, to_i64(next_at)],
+        )?;
+        Ok(())
+    }
+
+    /// An action can never succeed (its fallback was taken): marked, payload erased, not retried.
+    pub fn mark_failed(&self, id: i64, error: &str, now: u64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE outbox SET status = 'failed', payload = '', attempts = attempts + 1, last_error = ?2, done_at = ?3 WHERE id = ?1",
+            params![id, error, to_i64(now)],
+        )?;
+        Ok(())
+    }
+
+    /// The status and last error of a message's action of one kind.
+    pub fn action_state(&self, kind: &str, message: u64) -> Result<Option<(String, Option<String>)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT status, last_error FROM outbox WHERE kind = ?1 AND message_id = ?2",
+                params![kind, to_i64(message)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Notes a post in a channel (for stagnation and catch-up).
+    pub fn note_post(
+        &self,
+        guild: Option<u64>,
+        channel: u64,
+        message: u64,
+        staff: bool,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO channel_activity (channel_id, guild_id, last_post_at, last_staff_post_at, last_message_id)
+             VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?3 END, ?5)
+             ON CONFLICT(channel_id) DO UPDATE SET
+                 guild_id = COALESCE(?2, guild_id),
+                 last_post_at = MAX(COALESCE(last_post_at, 0), ?3),
+                 last_staff_post_at = CASE WHEN ?4 THEN MAX(COALESCE(last_staff_post_at, 0), ?3) ELSE last_staff_post_at END,
+                 last_message_id = MAX(COALESCE(last_message_id, 0), ?5)",
+            params![to_i64(channel), guild.map(to_i64), to_i64(at), staff, to_i64(message)],
+        )?;
+        Ok(())
+    }
+
+    /// The newest message handled in a channel: catch-up reads after it.
+    pub fn last_message(&self, channel: u64) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT last_message_id FROM channel_activity WHERE channel_id = ?1", [to_i64(channel)], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .optional()?
+            .flatten()
+            .map(to_u64))
+    }
+
+    /// Removes flags, acknowledgements, handled ids and finished outbox rows older than `cutoff`
+    /// (retention). Pending actions are kept whatever their age: nothing is lost.
+    pub fn purge(&self, cutoff: u64) -> Result<Purged, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let c = to_i64(cutoff);
+        let purged = Purged {
+            flags: tx.execute("DELETE FROM flags WHERE created_at < ?1", [c])?,
+            acknowledgements: tx.execute("DELETE FROM acknowledgements WHERE created_at < ?1", [c])?,
+            handled: tx.execute("DELETE FROM handled WHERE handled_at < ?1", [c])?,
+            outbox: tx.execute("DELETE FROM outbox WHERE status != 'pending' AND created_at < ?1", [c])?,
+        };
+        tx.execute("DELETE FROM tips_used WHERE used_at < ?1", [c])?;
+        tx.commit()?;
+        Ok(purged)
+    }
+
+    /// The database file's path, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl AckLedger for Store {
+    fn last_acknowledged(&self, author: u64, channel: u64) -> Option<u64> {
+        self.conn()
+            .query_row(
+                "SELECT MAX(created_at) FROM acknowledgements WHERE author_id = ?1 AND channel_id = ?2 AND replied = 1",
+                params![to_i64(author), to_i64(channel)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .ok()
+            .flatten()
+            .map(to_u64)
+    }
+}
+
+/// Claims a message id for this decision; false if another decision already has it.
+fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO handled (message_id, channel_id, handled_at) VALUES (?1, ?2, ?3)",
+        params![to_i64(message), to_i64(channel), to_i64(now)],
+    )?;
+    Ok(n == 1)
+}
+
+fn enqueue(tx: &rusqlite::Transaction<'_>, message: u64, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+    for a in actions {
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+            params![a.kind, to_i64(message), a.payload, to_i64(now)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Turns SQLite's codes into errors that say what to do.
+fn classify(path: &str, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path: path.to_string() },
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path: path.to_string(), detail: e.to_string() }
+        }
+        _ => StoreError::Sql(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{FeedbackKind, Label, Severity};
+
+    const NOW: u64 = 1_790_000_000;
+
+    fn flag(message: u64) -> Flag {
+        Flag {
+            message,
+            channel: 7,
+            guild: Some(1),
+            author: 99,
+            link: String::new(),
+            labels: vec![Label::PatientDetails],
+            points: vec![crate::policy::Point {
+                label: Label::PatientDetails,
+                rule: "id.phone".into(),
+                reason: "r".into(),
+                severity: Severity::High,
+                fix: None,
+            }],
+            severity: Severity::High,
+            excerpt: "call [name] at [phone]".into(),
+            remove: false,
+        }
+    }
+
+    fn dm(text: &str) -> NewAction {
+        NewAction { kind: "dm".into(), payload: text.into() }
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(database_path("sqlite://data/bedside.db").expect("url"), PathBuf::from("data/bedside.db"));
+        assert_eq!(database_path("sqlite:///var/lib/b.db").expect("url"), PathBuf::from("/var/lib/b.db"));
+        assert_eq!(database_path("bedside.db").expect("path"), PathBuf::from("bedside.db"));
+        assert!(matches!(database_path("postgres://x/y"), Err(StoreError::Url(_))));
+        assert!(matches!(database_path(""), Err(StoreError::Url(_))));
+    }
+
+    #[test]
+    fn a_flag_is_recorded_once_with_its_actions() {
+        let store = Store::open_in_memory().expect("store");
+        assert!(
+            store
+                .record_flag(&flag(42), &[dm("{}"), NewAction { kind: "alert".into(), payload: "{}".into() }], NOW)
+                .expect("write")
+        );
+        assert!(!store.record_flag(&flag(42), &[dm("{}")], NOW + 1).expect("write"), "a replay is recognised");
+        assert!(store.is_handled(42).expect("read"));
+        let due = store.due(NOW, 10).expect("due");
+        assert_eq!(due.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(), ["dm", "alert"]);
+        let stored = store.flag(42).expect("read").expect("flag");
+        assert_eq!((stored.status.as_str(), stored.rules.clone()), ("open", vec!["id.phone".to_string()]));
+        assert_eq!(stored.excerpt, "call [name] at [phone]");
+    }
+
+    #[test]
+    fn the_outbox_retries_marks_and_erases_payloads() {
+        let store = Store::open_in_memory().expect("store");
+        store.record_flag(&flag(1), &[dm("{\"text\":\"the author's own words\"}")], NOW).expect("write");
+        let p = store.due(NOW, 10).expect("due").remove(0);
+        store.mark_retry(p.id, "500", NOW + 30).expect("retry");
+        assert!(store.due(NOW + 29, 10).expect("due").is_empty(), "not before its time");
+        let again = store.due(NOW + 30, 10).expect("due").remove(0);
+        assert_eq!(again.attempts, 1);
+        store.mark_sent(again.id, NOW + 31).expect("sent");
+        assert!(store.due(NOW + 1000, 10).expect("due").is_empty());
+        assert_eq!(store.pending_count().expect("count"), 0);
+        let payload: String = store.conn().query_row("SELECT payload FROM outbox", [], |r| r.get(0)).expect("row");
+        assert_eq!(payload, "", "a delivered DM keeps no text");
+        assert_eq!(store.action_state("dm", 1).expect("state"), Some(("sent".into(), Some("500".into()))));
+    }
+
+    #[test]
+    fn failed_actions_are_final_and_keep_nothing() {
+        let store = Store::open_in_memory().expect("store");
+        store.record_flag(&flag(1), &[dm("{\"text\":\"words\"}")], NOW).expect("write");
+        let p = store.due(NOW, 10).expect("due").remove(0);
+        store.mark_failed(p.id, "dms_closed", NOW).expect("failed");
+        assert!(store.due(NOW + 10_000, 10).expect("due").is_empty());
+        assert_eq!(store.action_state("dm", 1).expect("state"), Some(("failed".into(), Some("dms_closed".into()))));
+    }
+
+    #[test]
+    fn the_cooldown_ledger_counts_public_replies_only() {
+        let store = Store::open_in_memory().expect("store");
+        let mut f = Feedback {
+            message: 5,
+            channel: 7,
+            guild: Some(1),
+            author: 99,
+            link: String::new(),
+            kind: FeedbackKind::Praise,
+            excerpt: "x".into(),
+            reply: None,
+            why_no_reply: None,
+        };
+        store.record_feedback(&f, &[], NOW).expect("write");
+        assert_eq!(store.last_acknowledged(99, 7), None, "shared only, no reply");
+        f.message = 6;
+        f.reply = Some("Thank you!".into());
+        store.record_feedback(&f, &[], NOW + 5).expect("write");
+        assert_eq!(store.last_acknowledged(99, 7), Some(NOW + 5));
+        assert_eq!(store.last_acknowledged(99, 8), None);
+    }
+
+    #[test]
+    fn purge_removes_what_is_old_and_nothing_else() {
+        let store = Store::open_in_memory().expect("store");
+        store.record_flag(&flag(1), &[dm("{}")], NOW - 200 * 86400).expect("old");
+        let p = store.due(NOW, 10).expect("due").remove(0);
+        store.mark_sent(p.id, NOW - 200 * 86400).expect("sent");
+        store.record_flag(&flag(2), &[dm("{}")], NOW - 200 * 86400).expect("old, still pending");
+        store.record_flag(&flag(3), &[], NOW).expect("new");
+        let purged = store.purge(NOW - 180 * 86400).expect("purge");
+        assert_eq!(purged, Purged { flags: 2, acknowledgements: 0, handled: 2, outbox: 1 });
+        assert!(store.flag(3).expect("read").is_some());
+        assert_eq!(store.pending_count().expect("count"), 1, "a pending action is never purged");
+    }
+
+    #[test]
+    fn dismissals_are_kept_per_rule() {
+        let store = Store::open_in_memory().expect("store");
+        store.record_flag(&flag(1), &[], NOW).expect("write");
+        assert!(store.dismiss(1, true, NOW + 5).expect("dismiss"));
+        assert_eq!(store.flag(1).expect("read").expect("flag").status, "dismissed");
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM dismissals WHERE rule = 'id.phone' AND by = 'author'", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1);
+        assert!(!store.dismiss(404, false, NOW).expect("no such flag"));
+    }
+
+    #[test]
+    fn activity_tracks_posts_and_the_catch_up_cursor() {
+        let store = Store::open_in_memory().expect("store");
+        store.note_post(Some(1), 7, 100, false, NOW).expect("post");
+        store.note_post(Some(1), 7, 90, true, NOW - 50).expect("older staff post");
+        assert_eq!(store.last_message(7).expect("read"), Some(100));
+        let (last, staff): (i64, i64) = store
+            .conn()
+            .query_row("SELECT last_post_at, last_staff_post_at FROM channel_activity WHERE channel_id = 7", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("row");
+        assert_eq!((last as u64, staff as u64), (NOW, NOW - 50));
+    }
+
+    #[test]
+    fn a_file_store_migrates_once_and_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/bedside.db");
+        {
+            let store = Store::open(&path).expect("create");
+            store.record_flag(&flag(9), &[], NOW).expect("write");
+        }
+        let store = Store::open(&path).expect("reopen");
+        assert!(store.flag(9).expect("read").is_some(), "data survives a restart");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bedside.db");
+        std::fs::write(&path, b"this is not a database, it is a shopping list: milk, eggs").expect("write");
+        let e = Store::open(&path).err().expect("must fail");
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("not a Bedside database or is corrupt"), "{e}");
+    }
+
+    #[test]
+    fn a_second_process_gets_a_locked_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bedside.db");
+        let _first = Store::open(&path).expect("first");
+        let e = Store::open(&path).err().expect("second must fail");
+        assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+    }
+}
