@@ -28,4 +28,5 @@ pub mod notice;
 pub mod policy;
 pub mod scan;
 pub mod setup;
+pub mod stagnation;
 pub mod store;

@@ -262,7 +262,7 @@ pub enum TipKind {
     Product,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tip {
     pub id: String,
     pub kind: TipKind,
