@@ -167,6 +167,14 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
         }
     };
     let api_base = std::env::var("BEDSIDE_DISCORD_API").ok().filter(|s| !s.trim().is_empty());
+    let url = std::env::var("DATABASE_URL").ok().filter(|s| !s.trim().is_empty());
+    let store = match open_store(url.as_deref()) {
+        Ok(store) => std::sync::Arc::new(store),
+        Err(e) => {
+            eprintln!("bedside: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bedside=info,serenity=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
@@ -175,9 +183,16 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
         setup,
         crate::discord::Connection { token, api_base },
         overrides,
+        crate::discord::Services::new(store),
         shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store named by `DATABASE_URL` (default `sqlite://data/bedside.db`).
+fn open_store(url: Option<&str>) -> Result<crate::store::Store, crate::store::StoreError> {
+    let path = crate::store::database_path(url.unwrap_or(crate::store::DEFAULT_URL))?;
+    crate::store::Store::open(&path)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

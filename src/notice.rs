@@ -11,7 +11,7 @@ use crate::detect::{Analysis, Detector, FeedbackKind, Finding};
 use crate::policy::{Feedback, Flag, NoReply};
 
 /// An embed-shaped message.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     pub title: String,
     pub description: String,
@@ -79,15 +79,34 @@ pub fn author_dm(flag: &Flag, original: Option<&str>) -> Notice {
 
 /// The staff alert. `mention_author`: the DM could not be delivered, so the alert pings the author.
 pub fn staff_alert(flag: &Flag, mention_author: bool, removed: bool) -> Notice {
+    let mut n = staff_alert_base(flag);
+    if removed {
+        mark_removed(&mut n);
+    }
+    if mention_author {
+        mention_closed_dms(&mut n, flag.author);
+    }
+    n
+}
+
+/// Notes on an alert that the message was removed.
+pub fn mark_removed(n: &mut Notice) {
+    n.fields.push(("Action".to_string(), "Removed from the channel; the author has their text by DM.".to_string()));
+}
+
+/// Makes an alert ping its author, whose DMs are closed.
+pub fn mention_closed_dms(n: &mut Notice, author: u64) {
+    n.content = Some(format!("<@{author}> Bedside could not DM you (your DMs are closed), so it is telling you here."));
+}
+
+/// The staff alert before delivery knows whether the DM arrived or the removal succeeded.
+pub fn staff_alert_base(flag: &Flag) -> Notice {
     let labels: Vec<&str> = flag.labels.iter().map(|l| l.title()).collect();
-    let mut fields = vec![
+    let fields = vec![
         ("Found".to_string(), findings_field(flag)),
         ("Excerpt (identifiers hidden)".to_string(), clip(&flag.excerpt, FIELD_MAX)),
         ("Message".to_string(), flag.link.clone()),
     ];
-    if removed {
-        fields.push(("Action".to_string(), "Removed from the channel; the author has their text by DM.".to_string()));
-    }
     Notice {
         title: format!("Flag: {}", labels.join(" + ")),
         description: format!(
@@ -96,9 +115,7 @@ pub fn staff_alert(flag: &Flag, mention_author: bool, removed: bool) -> Notice {
         ),
         fields,
         colour: RED,
-        content: mention_author.then(|| {
-            format!("<@{}> Bedside could not DM you (your DMs are closed), so it is telling you here.", flag.author)
-        }),
+        content: None,
     }
 }
 

@@ -128,7 +128,11 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_millis(500)).map_err(err)?;
         // One Bedside per database: a second process gets a clear "locked" error, not interleaved writes.
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        // Privacy: erased rows (a delivered DM's text) are overwritten, and the rollback journal is
+        // truncated after each commit, so no copy of erased content lingers in free pages or a WAL.
+        conn.pragma_update(None, "secure_delete", "ON").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "TRUNCATE").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
@@ -429,6 +433,50 @@ impl Store {
             .optional()?
             .flatten()
             .map(to_u64))
+    }
+
+    /// A channel's activity: (last staff post, last reminder).
+    pub fn activity(&self, channel: u64) -> Result<(Option<u64>, Option<u64>), StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT last_staff_post_at, last_reminder_at FROM channel_activity WHERE channel_id = ?1",
+                [to_i64(channel)],
+                |r| Ok((r.get::<_, Option<i64>>(0)?.map(to_u64), r.get::<_, Option<i64>>(1)?.map(to_u64))),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    /// When each tip was last suggested.
+    pub fn tips_used(&self) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT tip_id, MAX(used_at) FROM tips_used GROUP BY tip_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, to_u64(r.get(1)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a stagnation reminder with its action: the channel's reminder time and the tip's use.
+    pub fn record_reminder(&self, channel: u64, tip: &str, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO channel_activity (channel_id, last_reminder_at) VALUES (?1, ?2)
+             ON CONFLICT(channel_id) DO UPDATE SET last_reminder_at = ?2",
+            params![to_i64(channel), to_i64(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO tips_used (tip_id, channel_id, used_at) VALUES (?1, ?2, ?3)",
+            params![tip, to_i64(channel), to_i64(now)],
+        )?;
+        for a in actions {
+            tx.execute(
+                "INSERT INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at) VALUES (?1, NULL, ?2, 'pending', ?3, ?3)",
+                params![a.kind, a.payload, to_i64(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Removes flags, acknowledgements, handled ids and finished outbox rows older than `cutoff`

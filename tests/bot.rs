@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bedside::detect::Severity;
-use bedside::discord::{Connection, Overrides};
+use bedside::discord::{Connection, Overrides, Services};
 use bedside::setup::Setup;
+use bedside::store::Store;
 use serde_json::Value;
 use support::fake_discord::*;
 use tokio::sync::oneshot;
@@ -42,11 +43,20 @@ fn setup() -> Setup {
     Setup::load(None).expect("embedded configuration")
 }
 
-/// Starts the bot against the fake and waits until it is ready in the guild (commands registered).
+/// Starts the bot against the fake, with a store in memory, and waits until it is ready in the
+/// guild (commands registered).
 async fn start(fake: &FakeDiscord, setup: Setup, overrides: Overrides) -> Running {
+    start_with_store(fake, setup, overrides, Arc::new(Store::open_in_memory().expect("store"))).await
+}
+
+async fn start_with_store(fake: &FakeDiscord, setup: Setup, overrides: Overrides, store: Arc<Store>) -> Running {
+    start_with(fake, setup, overrides, Services::new(store)).await
+}
+
+async fn start_with(fake: &FakeDiscord, setup: Setup, overrides: Overrides, services: Services) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
     let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
-    let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, async {
+    let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, services, async {
         let _ = stopped.await;
     }));
     fake.wait_ready(WAIT).await.expect("bot identified");

@@ -9,23 +9,25 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serenity::all::{
-    ChannelId, CommandInteraction, Context, CreateAllowedMentions, CreateEmbed, CreateMessage, EditMessage,
-    EventHandler, GuildChannel, GuildId, Interaction, Message, MessageId, MessageType, MessageUpdateEvent,
-    PartialMember, Permissions, Ready, RoleId, UserId,
+    ChannelId, ChannelType, CommandInteraction, Context, CreateEmbed, CreateMessage, EventHandler, GetMessages,
+    GuildChannel, GuildId, Interaction, Message, MessageId, MessageType, MessageUpdateEvent, Permissions, Ready,
+    RoleId, UserId,
 };
 use serenity::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::commands;
-use super::deliver::{Failure, classify, with_retry};
+use super::deliver::with_retry;
+use super::outbox::Act;
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
 use crate::policy::{self, Author, EditOutcome, Feedback, Flag, Incoming, Outcome, RoleRef};
 use crate::setup::Setup;
+use crate::store::{NewAction, Store, StoreError};
 
 /// How many messages are acted on at once; more wait their turn.
 const CONCURRENT_ACTIONS: usize = 64;
@@ -59,20 +61,13 @@ pub struct Counters {
 struct ChannelView {
     name: String,
     parent: Option<u64>,
+    thread: bool,
 }
 
 #[derive(Clone, Debug, Default)]
 struct GuildView {
     channels: HashMap<u64, ChannelView>,
     roles: HashMap<u64, (String, Permissions)>,
-}
-
-/// An alert staff can still see as open, so an edit can resolve it.
-#[derive(Clone, Debug)]
-struct OpenFlag {
-    alert_channel: u64,
-    alert_message: u64,
-    rules: Vec<String>,
 }
 
 /// Remembers recently handled message ids, oldest forgotten first.
@@ -104,15 +99,24 @@ pub struct Bot {
     overrides: Overrides,
     staff: crate::config::StaffSettings,
     guilds: RwLock<HashMap<u64, GuildView>>,
+    /// A fast first check for replays; the store's record of handled ids is the durable one.
     seen: Mutex<Seen>,
-    /// Flagged messages with an open alert.
-    open_flags: Mutex<HashMap<u64, OpenFlag>>,
-    acknowledged: Mutex<HashMap<(u64, u64), u64>>,
+    store: Arc<Store>,
+    /// Wakes the outbox worker when something is recorded.
+    pub wake: Arc<Notify>,
     pub counters: Counters,
     me: OnceLock<u64>,
     limiter: Semaphore,
     tip_cursor: AtomicUsize,
     started: u64,
+    clock: Clock,
+}
+
+/// Where the bot reads the time: the system clock, or a test's.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(unix_now)
 }
 
 pub fn unix_now() -> u64 {
@@ -120,7 +124,7 @@ pub fn unix_now() -> u64 {
 }
 
 impl Bot {
-    pub fn new(setup: Setup, overrides: Overrides) -> Bot {
+    pub fn new(setup: Setup, overrides: Overrides, store: Arc<Store>, clock: Clock) -> Bot {
         let mut staff = setup.config.staff.clone();
         staff.roles.extend(overrides.staff_roles.iter().map(|r| r.trim().to_lowercase()));
         Bot {
@@ -129,14 +133,36 @@ impl Bot {
             staff,
             guilds: RwLock::new(HashMap::new()),
             seen: Mutex::new(Seen::default()),
-            open_flags: Mutex::new(HashMap::new()),
-            acknowledged: Mutex::new(HashMap::new()),
+            store,
+            wake: Arc::new(Notify::new()),
             counters: Counters::default(),
             me: OnceLock::new(),
             limiter: Semaphore::new(CONCURRENT_ACTIONS),
             tip_cursor: AtomicUsize::new(0),
-            started: unix_now(),
+            started: clock(),
+            clock,
         }
+    }
+
+    /// Runs a (short, synchronous) store call without stalling the async runtime's other tasks.
+    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread { tokio::task::block_in_place(|| f(&self.store)) } else { f(&self.store) }
+    }
+
+    fn action_state(&self, kind: &str, message: u64) -> Option<String> {
+        self.with_store(|s| s.action_state(kind, message)).ok().flatten().map(|(status, _)| status)
+    }
+
+    /// Whether a message's action of this kind was carried out.
+    pub fn action_sent(&self, kind: &str, message: u64) -> bool {
+        self.action_state(kind, message).as_deref() == Some("sent")
+    }
+
+    /// Whether a message's action of this kind can never be carried out.
+    pub fn action_failed(&self, kind: &str, message: u64) -> bool {
+        self.action_state(kind, message).as_deref() == Some("failed")
     }
 
     fn watch_list(&self) -> Vec<String> {
@@ -158,9 +184,53 @@ impl Bot {
         Self::named(self.guilds.read().ok()?.get(&guild)?, name)
     }
 
+    /// Where stagnation reminders go: `discord.reminder_channel`, else the alert channel.
+    pub fn reminder_channel(&self, guild: u64) -> Option<u64> {
+        match &self.setup.config.discord.reminder_channel {
+            Some(name) => Self::named(self.guilds.read().ok()?.get(&guild)?, name),
+            None => self.alert_channel(guild),
+        }
+    }
+
+    /// The watched channels (not threads) of each guild Bedside is in.
+    pub fn watched_channels(&self) -> Vec<(u64, Vec<u64>)> {
+        let guilds: Vec<(u64, Vec<(u64, bool)>)> = match self.guilds.read() {
+            Ok(g) => {
+                g.iter().map(|(id, v)| (*id, v.channels.iter().map(|(c, view)| (*c, !view.thread)).collect())).collect()
+            }
+            Err(_) => return Vec::new(),
+        };
+        guilds
+            .into_iter()
+            .map(|(guild, channels)| {
+                let mut watched: Vec<u64> = channels
+                    .into_iter()
+                    .filter(|(c, not_thread)| *not_thread && self.watched_directly(guild, *c))
+                    .map(|(c, _)| c)
+                    .collect();
+                watched.sort_unstable();
+                (guild, watched)
+            })
+            .collect()
+    }
+
+    /// When the bot started, by its clock.
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
     fn feedback_channel(&self, guild: u64) -> Option<u64> {
         let name = self.overrides.feedback_channel.as_ref().or(self.setup.config.discord.feedback_channel.as_ref())?;
         Self::named(self.guilds.read().ok()?.get(&guild)?, name)
+    }
+
+    /// A channel on the watch list itself (not a thread under one).
+    fn watched_directly(&self, guild: u64, channel: u64) -> bool {
+        let watch = self.watch_list();
+        let Ok(guilds) = self.guilds.read() else { return false };
+        let Some(view) = guilds.get(&guild) else { return false };
+        watch.iter().any(|w| w == &channel.to_string())
+            || view.channels.get(&channel).is_some_and(|c| watch.iter().any(|w| w == &c.name.to_lowercase()))
     }
 
     /// A channel is watched when it, or the channel a thread hangs under, is on the watch list.
@@ -210,20 +280,29 @@ impl Bot {
     }
 
     pub fn interaction_is_staff(&self, command: &CommandInteraction) -> bool {
-        match (&command.member, command.guild_id) {
+        self.interaction_is_staff_member(command.guild_id, command.member.as_deref())
+    }
+
+    pub fn interaction_is_staff_member(&self, guild: Option<GuildId>, member: Option<&serenity::all::Member>) -> bool {
+        match (member, guild) {
             (Some(member), Some(guild)) => self.member_is_staff(guild.get(), &member.roles, member.permissions),
             _ => false,
         }
     }
 
-    fn author(&self, guild: u64, user: &serenity::all::User, webhook: bool, member: Option<&PartialMember>) -> Author {
+    /// Seconds since the Unix epoch, from the bot's clock (tests move it).
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn author(&self, guild: u64, user: &serenity::all::User, webhook: bool, roles: Option<&[RoleId]>) -> Author {
         if self.me.get() == Some(&user.id.get()) {
             Author::Myself
         } else if webhook {
             Author::Webhook
         } else if user.bot {
             Author::Bot
-        } else if member.is_some_and(|m| self.member_is_staff(guild, &m.roles, m.permissions)) {
+        } else if roles.is_some_and(|r| self.member_is_staff(guild, r, None)) {
             Author::Staff
         } else {
             Author::Patient
@@ -267,13 +346,13 @@ impl Bot {
     fn remember_guild(
         &self,
         guild: u64,
-        channels: impl Iterator<Item = (u64, String, Option<u64>)>,
+        channels: impl Iterator<Item = (u64, String, Option<u64>, bool)>,
         roles: HashMap<u64, (String, Permissions)>,
     ) {
         if let Ok(mut guilds) = self.guilds.write() {
             let view = guilds.entry(guild).or_default();
-            for (id, name, parent) in channels {
-                view.channels.insert(id, ChannelView { name, parent });
+            for (id, name, parent, thread) in channels {
+                view.channels.insert(id, ChannelView { name, parent, thread });
             }
             if !roles.is_empty() {
                 view.roles = roles;
@@ -284,7 +363,12 @@ impl Bot {
     fn remember_channel(&self, channel: &GuildChannel) {
         self.remember_guild(
             channel.guild_id.get(),
-            std::iter::once((channel.id.get(), channel.name.clone(), channel.parent_id.map(|p| p.get()))),
+            std::iter::once((
+                channel.id.get(),
+                channel.name.clone(),
+                channel.parent_id.map(|p| p.get()),
+                is_thread(channel),
+            )),
             HashMap::new(),
         );
     }
@@ -319,8 +403,89 @@ impl Bot {
             return self.on_direct_message(ctx, msg).await;
         };
         self.learn_channel(ctx, guild.get(), msg.channel_id).await;
+        let member = match msg.member.as_deref() {
+            Some(m) => Some(m.roles.clone()),
+            // Messages read back over REST (catch-up) carry no member: ask for the roles.
+            None if !msg.author.bot && msg.webhook_id.is_none() => self.member_roles(ctx, guild, msg.author.id).await,
+            None => None,
+        };
+        self.handle(guild, msg, member.as_deref()).await;
+    }
+
+    /// Reads back what was posted in watched channels while Bedside was down, and handles it as if
+    /// it had just arrived. Starts an hour before the last message handled in each channel (so
+    /// messages in flight at a crash are not skipped; handling is idempotent by id), and never
+    /// further back than `retention.catch_up_hours`.
+    pub async fn catch_up(&self, ctx: &Context, guild: GuildId) {
+        let now = self.now();
+        let floor = snowflake_at(now.saturating_sub(self.setup.config.retention.catch_up.as_secs()));
+        let channels =
+            self.watched_channels().into_iter().find(|(g, _)| *g == guild.get()).map(|(_, c)| c).unwrap_or_default();
+        for channel in channels {
+            let last = self.with_store(|s| s.last_message(channel)).ok().flatten();
+            let mut after =
+                last.map(|id| snowflake_at(snowflake_time(id).saturating_sub(3600))).unwrap_or(floor).max(floor);
+            let mut read = 0usize;
+            loop {
+                let request = GetMessages::new().after(MessageId::new(after.max(1))).limit(100);
+                let page = match with_retry("read history", || ChannelId::new(channel).messages(&ctx.http, request))
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::warn!(channel, error = %e, "could not read the channel's history; catch-up skipped");
+                        break;
+                    }
+                };
+                let full = page.len() >= 100;
+                let mut page = page;
+                page.sort_by_key(|m| m.id);
+                let Some(newest) = page.last().map(|m| m.id.get()) else { break };
+                after = newest;
+                for msg in &page {
+                    if self.me.get() == Some(&msg.author.id.get())
+                        || !self.seen.lock().is_ok_and(|mut s| s.insert(msg.id.get()))
+                    {
+                        continue;
+                    }
+                    let _permit = self.limiter.acquire().await;
+                    let roles = if msg.author.bot || msg.webhook_id.is_some() {
+                        None
+                    } else {
+                        self.member_roles(ctx, guild, msg.author.id).await
+                    };
+                    self.handle(guild, msg, roles.as_deref()).await;
+                    read += 1;
+                }
+                if !full {
+                    break;
+                }
+            }
+            if read > 0 {
+                tracing::info!(channel, messages = read, "caught up after downtime");
+            }
+        }
+    }
+
+    async fn member_roles(&self, ctx: &Context, guild: GuildId, user: UserId) -> Option<Vec<RoleId>> {
+        match with_retry("fetch member", || guild.member(&ctx.http, user)).await {
+            Ok(m) => Some(m.roles),
+            Err(e) => {
+                tracing::debug!(user = user.get(), error = %e, "could not look up a member's roles");
+                None
+            }
+        }
+    }
+
+    /// Decides about one guild message and records the decision with its actions.
+    pub(crate) async fn handle(&self, guild: GuildId, msg: &Message, roles: Option<&[RoleId]>) {
+        if self.with_store(|s| s.is_handled(msg.id.get())).unwrap_or(false) {
+            tracing::debug!(message = msg.id.get(), "handled before (a replay or a re-read); nothing to do");
+            return;
+        }
         self.counters.messages.fetch_add(1, Ordering::Relaxed);
-        let author = self.author(guild.get(), &msg.author, msg.webhook_id.is_some(), msg.member.as_deref());
+        let author = self.author(guild.get(), &msg.author, msg.webhook_id.is_some(), roles);
+        let posted_at = msg.timestamp.unix_timestamp().max(0) as u64;
         let incoming = Incoming {
             id: msg.id.get(),
             channel: msg.channel_id.get(),
@@ -336,125 +501,82 @@ impl Bot {
                 .iter()
                 .filter(|u| msg.referenced_message.as_ref().is_none_or(|r| r.author.id != u.id))
                 .count(),
-            posted_at: msg.timestamp.unix_timestamp().max(0) as u64,
+            posted_at,
         };
-        let now = unix_now();
-        let outcome = {
-            let Ok(ledger) = self.acknowledged.lock() else { return };
-            policy::decide(&self.setup.config, &self.setup.detector, &incoming, &*ledger, now)
-        };
-        match outcome {
-            Outcome::Flag(flag) => self.act_flag(ctx, guild, &flag, Some(&msg.content)).await,
-            Outcome::Feedback(feedback) => self.act_feedback(ctx, guild, msg, &feedback, now).await,
-            Outcome::Skip(_) | Outcome::Clean => {}
+        if incoming.watched && matches!(author, Author::Staff | Author::Patient) {
+            let staff = author == Author::Staff;
+            let noted =
+                self.with_store(|s| s.note_post(Some(guild.get()), incoming.channel, incoming.id, staff, posted_at));
+            if let Err(e) = noted {
+                tracing::error!(error = %e, "could not note channel activity");
+            }
         }
-    }
-
-    async fn act_flag(&self, ctx: &Context, guild: GuildId, flag: &Flag, text: Option<&str>) {
-        self.counters.flags.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(message = flag.message, channel = flag.channel, author = flag.author, rules = ?flag.rule_ids(), "flagged a staff message");
-        let channel = ChannelId::new(flag.channel);
-        let removed = flag.remove
-            && match with_retry("remove message", || channel.delete_message(&ctx.http, MessageId::new(flag.message)))
-                .await
-            {
-                Ok(()) => {
-                    self.counters.removed.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(e) => {
-                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(message = flag.message, error = %e, "could not remove a flagged message (Manage Messages?)");
-                    false
-                }
-            };
-        let dm = notice::author_dm(flag, if removed { text } else { None });
-        let author = UserId::new(flag.author);
-        let sent = with_retry("dm author", || async {
-            let channel = author.create_dm_channel(&ctx.http).await?;
-            channel.id.send_message(&ctx.http, CreateMessage::new().embed(embed(&dm))).await
-        })
-        .await;
-        let dms_closed = match &sent {
-            Ok(_) => false,
-            Err(e) if classify(e) == Failure::DmsClosed => {
-                self.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(author = flag.author, "the author's DMs are closed; the alert will mention them");
-                true
-            }
+        let now = self.now();
+        let outcome = policy::decide(&self.setup.config, &self.setup.detector, &incoming, &*self.store, now);
+        let recorded = match outcome {
+            Outcome::Flag(flag) => self.record_flag(guild, &flag, &msg.content, now),
+            Outcome::Feedback(feedback) => self.record_feedback(guild, &feedback, now),
+            Outcome::Clean => self.with_store(|s| s.mark_handled(incoming.id, incoming.channel, now)),
+            Outcome::Skip(_) => Ok(false),
+        };
+        match recorded {
+            Ok(true) => self.wake.notify_one(),
+            Ok(false) => {}
             Err(e) => {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(author = flag.author, error = %e, "could not DM the author");
-                true
-            }
-        };
-        let Some(alerts) = self.alert_channel(guild.get()) else {
-            tracing::warn!(guild = guild.get(), "no alert channel found; set discord.alert_channel or --alert-channel");
-            return;
-        };
-        let alert = notice::staff_alert(flag, dms_closed, removed);
-        let mentions =
-            if dms_closed { CreateAllowedMentions::new().users(vec![author]) } else { CreateAllowedMentions::new() };
-        let post = with_retry("post alert", || {
-            ChannelId::new(alerts).send_message(&ctx.http, message_for(&alert).allowed_mentions(mentions.clone()))
-        })
-        .await;
-        match post {
-            Ok(posted) => {
-                if let Ok(mut open) = self.open_flags.lock() {
-                    let rules = flag.rule_ids().into_iter().map(str::to_string).collect();
-                    open.insert(
-                        flag.message,
-                        OpenFlag { alert_channel: alerts, alert_message: posted.id.get(), rules },
-                    );
-                }
-            }
-            Err(e) => {
-                self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(channel = alerts, error = %e, "could not post a staff alert");
+                tracing::error!(message = incoming.id, error = %e, "could not record a decision");
             }
         }
     }
 
-    async fn act_feedback(&self, ctx: &Context, guild: GuildId, msg: &Message, feedback: &Feedback, now: u64) {
-        tracing::info!(message = feedback.message, channel = feedback.channel, kind = %feedback.kind, reply = feedback.reply.is_some(), "patient feedback");
-        if let Some(reply) = &feedback.reply {
-            let create = CreateMessage::new()
-                .content(reply)
-                .reference_message(msg)
-                .allowed_mentions(CreateAllowedMentions::new().replied_user(false));
-            match with_retry("acknowledge", || msg.channel_id.send_message(&ctx.http, create.clone())).await {
-                Ok(_) => {
-                    self.counters.acknowledgements.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(mut ledger) = self.acknowledged.lock() {
-                        ledger.insert((feedback.author, feedback.channel), now);
-                    }
-                }
-                Err(e) => {
-                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(message = feedback.message, error = %e, "could not acknowledge feedback");
-                }
-            }
+    /// The actions a flag causes: removal if configured, the author's DM, the staff alert.
+    fn flag_actions(&self, guild: GuildId, flag: &Flag, text: &str) -> Vec<Act> {
+        let mut acts = Vec::new();
+        if flag.remove {
+            acts.push(Act::Remove { channel: flag.channel, message: flag.message });
         }
-        let Some(channel) = self.feedback_channel(guild.get()) else {
-            tracing::warn!(
+        acts.push(Act::Dm {
+            author: flag.author,
+            notice: notice::author_dm(flag, None),
+            if_removed: flag.remove.then(|| notice::author_dm(flag, Some(text))),
+        });
+        match self.alert_channel(guild.get()) {
+            Some(channel) => {
+                acts.push(Act::Alert { channel, author: flag.author, notice: notice::staff_alert_base(flag) })
+            }
+            None => tracing::warn!(
+                guild = guild.get(),
+                "no alert channel found; set discord.alert_channel or --alert-channel"
+            ),
+        }
+        acts
+    }
+
+    fn record_flag(&self, guild: GuildId, flag: &Flag, text: &str, now: u64) -> Result<bool, StoreError> {
+        let actions: Vec<NewAction> = self.flag_actions(guild, flag, text).iter().map(Act::to_new).collect();
+        let new = self.with_store(|s| s.record_flag(flag, &actions, now))?;
+        if new {
+            self.counters.flags.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(message = flag.message, channel = flag.channel, author = flag.author, rules = ?flag.rule_ids(), "flagged a staff message");
+        }
+        Ok(new)
+    }
+
+    fn record_feedback(&self, guild: GuildId, f: &Feedback, now: u64) -> Result<bool, StoreError> {
+        tracing::info!(message = f.message, channel = f.channel, kind = %f.kind, reply = f.reply.is_some(), "patient feedback");
+        let mut acts = Vec::new();
+        if let Some(text) = &f.reply {
+            acts.push(Act::Reply { channel: f.channel, message: f.message, text: text.clone() });
+        }
+        match self.feedback_channel(guild.get()) {
+            Some(channel) => acts.push(Act::Share { channel, notice: notice::feedback_share(f) }),
+            None => tracing::warn!(
                 guild = guild.get(),
                 "no feedback channel found; set discord.feedback_channel or --feedback-channel"
-            );
-            return;
-        };
-        let share = notice::feedback_share(feedback);
-        match with_retry("share feedback", || ChannelId::new(channel).send_message(&ctx.http, message_for(&share)))
-            .await
-        {
-            Ok(_) => {
-                self.counters.feedback_shared.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(channel, error = %e, "could not share feedback with staff");
-            }
+            ),
         }
+        let actions: Vec<NewAction> = acts.iter().map(Act::to_new).collect();
+        self.with_store(|s| s.record_feedback(f, &actions, now))
     }
 
     async fn on_edit(&self, ctx: &Context, event: &MessageUpdateEvent) {
@@ -462,14 +584,17 @@ impl Bot {
             return; // not a content edit (an embed unfurled, a pin), or not in a server
         };
         let _permit = self.limiter.acquire().await;
-        let member = event.member.as_ref().and_then(|m| m.as_deref());
+        let roles = match event.member.as_ref().and_then(|m| m.as_deref()) {
+            Some(m) => Some(m.roles.clone()),
+            None => self.member_roles(ctx, guild, user.id).await,
+        };
         let webhook = event.webhook_id.is_some_and(|w| w.is_some());
         let incoming = Incoming {
             id: event.id.get(),
             channel: event.channel_id.get(),
             guild: Some(guild.get()),
             author_id: user.id.get(),
-            author: self.author(guild.get(), user, webhook, member),
+            author: self.author(guild.get(), user, webhook, roles.as_deref()),
             system: event.kind.is_some_and(|k| !matches!(k, MessageType::Regular | MessageType::InlineReply)),
             watched: self.watched(guild.get(), event.channel_id.get()),
             text,
@@ -477,36 +602,39 @@ impl Bot {
             mentions: event.mentions.as_ref().map(Vec::len).unwrap_or_default(),
             posted_at: event.timestamp.map(|t| t.unix_timestamp().max(0) as u64).unwrap_or_else(unix_now),
         };
-        let open = self.open_flags.lock().ok().and_then(|o| o.get(&event.id.get()).cloned());
-        match policy::decide_edit(&self.setup.config, &self.setup.detector, &incoming, open.is_some()) {
+        let stored = self.with_store(|s| s.flag(event.id.get())).ok().flatten();
+        let open = stored.filter(|f| f.status == "open");
+        let now = self.now();
+        let recorded = match policy::decide_edit(&self.setup.config, &self.setup.detector, &incoming, open.is_some()) {
             EditOutcome::Resolved => {
-                let Some(OpenFlag { alert_channel: channel, alert_message: alert, .. }) = open else { return };
-                let view = notice::resolved_by_edit(&incoming.link());
-                let edit = EditMessage::new().content("").embed(embed(&view));
-                match with_retry("resolve alert", || {
-                    ChannelId::new(channel).edit_message(&ctx.http, MessageId::new(alert), edit.clone())
-                })
-                .await
-                {
-                    Ok(_) => {
-                        self.counters.resolved_by_edit.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(mut o) = self.open_flags.lock() {
-                            o.remove(&event.id.get());
-                        }
-                        tracing::info!(message = event.id.get(), "flag resolved by edit");
-                    }
-                    Err(e) => tracing::warn!(message = event.id.get(), error = %e, "could not update the alert"),
+                if open.is_none() {
+                    return;
                 }
+                tracing::info!(message = event.id.get(), "flag resolved by edit");
+                let acts = [Act::Resolve { notice: notice::resolved_by_edit(&incoming.link()) }.to_new()];
+                self.with_store(|s| {
+                    s.set_flag_status(event.id.get(), "resolved_by_edit", now)?;
+                    s.enqueue(Some(event.id.get()), &acts, now)
+                })
+                .map(|()| true)
             }
             EditOutcome::Flag(flag) => {
                 // An edit that keeps the problem already alerted needs no second alert; a new
                 // problem is flagged (again, by DM and alert).
-                let same = open.is_some_and(|o| o.rules == flag.rule_ids());
-                if !same {
-                    self.act_flag(ctx, guild, &flag, Some(text)).await;
+                if open.is_some_and(|o| o.rules == flag.rule_ids()) {
+                    return;
                 }
+                let actions: Vec<NewAction> = self.flag_actions(guild, &flag, text).iter().map(Act::to_new).collect();
+                self.counters.flags.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(message = flag.message, rules = ?flag.rule_ids(), "an edit brought a new problem");
+                self.with_store(|s| s.record_reflag(&flag, &actions, now)).map(|()| true)
             }
-            EditOutcome::Nothing => {}
+            EditOutcome::Nothing => Ok(false),
+        };
+        match recorded {
+            Ok(true) => self.wake.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::error!(message = event.id.get(), error = %e, "could not record an edit's outcome"),
         }
     }
 
@@ -543,6 +671,23 @@ impl Bot {
     }
 }
 
+/// Discord's epoch (2015-01-01) in Unix milliseconds: snowflakes count from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// The smallest snowflake of a second since the Unix epoch.
+fn snowflake_at(unix_s: u64) -> u64 {
+    (unix_s * 1000).saturating_sub(DISCORD_EPOCH_MS) << 22
+}
+
+/// When a snowflake was made, in seconds since the Unix epoch.
+fn snowflake_time(id: u64) -> u64 {
+    ((id >> 22) + DISCORD_EPOCH_MS) / 1000
+}
+
+fn is_thread(c: &GuildChannel) -> bool {
+    matches!(c.kind, ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread)
+}
+
 /// An embed from a notice.
 pub fn embed(n: &Notice) -> CreateEmbed {
     let mut e = CreateEmbed::new().title(&n.title).description(&n.description).colour(n.colour);
@@ -575,13 +720,14 @@ impl EventHandler for Handler {
             .channels
             .values()
             .chain(guild.threads.iter())
-            .map(|c| (c.id.get(), c.name.clone(), c.parent_id.map(|p| p.get())))
+            .map(|c| (c.id.get(), c.name.clone(), c.parent_id.map(|p| p.get()), is_thread(c)))
             .collect::<Vec<_>>();
         let roles = guild.roles.values().map(|r| (r.id.get(), (r.name.clone(), r.permissions))).collect();
         self.0.remember_guild(guild.id.get(), channels.into_iter(), roles);
         if let Err(e) = guild.id.set_commands(&ctx.http, commands::definitions()).await {
             tracing::warn!(guild = guild.id.get(), error = %e, "could not register commands");
         }
+        self.0.catch_up(&ctx, guild.id).await;
         let watched: Vec<u64> =
             guild.channels.keys().map(|c| c.get()).filter(|c| self.0.watched(guild.id.get(), *c)).collect();
         tracing::info!(guild = guild.id.get(), watched = watched.len(), "ready in guild");
@@ -610,8 +756,34 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        if let Interaction::Command(command) = interaction {
-            commands::handle(&self.0, &ctx, &command).await;
+        match interaction {
+            Interaction::Command(command) => commands::handle(&self.0, &ctx, &command).await,
+            Interaction::Component(press) => commands::handle_button(&self.0, &ctx, &press).await,
+            _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snowflakes_round_trip_to_the_second() {
+        let t = 1_790_000_000;
+        assert_eq!(snowflake_time(snowflake_at(t)), t);
+        assert!(snowflake_at(t + 1) > snowflake_at(t));
+        assert_eq!(snowflake_at(0), 0, "before Discord's epoch");
+    }
+
+    #[test]
+    fn seen_ids_are_remembered_once_and_forgotten_oldest_first() {
+        let mut seen = Seen::default();
+        assert!(seen.insert(1));
+        assert!(!seen.insert(1));
+        for id in 2..=(SEEN_CAPACITY as u64 + 1) {
+            seen.insert(id);
+        }
+        assert!(seen.insert(1), "the oldest id was forgotten");
     }
 }

@@ -3,8 +3,9 @@
 //! at once); every answer is ephemeral except the tip itself.
 
 use serenity::all::{
-    CommandDataOptionValue, CommandInteraction, CommandOptionType, CommandType, Context, CreateCommand,
-    CreateCommandOption, CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
+    ChannelId, CommandDataOptionValue, CommandInteraction, CommandOptionType, CommandType, ComponentInteraction,
+    Context, CreateCommand, CreateCommandOption, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateMessage,
 };
 
 use super::bot::{Bot, embed};
@@ -98,4 +99,67 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
 enum Reply {
     Text(String),
     Embed(notice::Notice),
+}
+
+/// Answers a button: the author's "Not a problem" on their DM, staff's Confirm / Dismiss on an
+/// alert, and "Post this tip" on a stagnation reminder.
+pub async fn handle_button(bot: &Bot, ctx: &Context, press: &ComponentInteraction) {
+    let id = press.data.custom_id.as_str();
+    let parts: Vec<&str> = id.split(':').collect();
+    let now = bot.now();
+    let text = match parts.as_slice() {
+        ["dismiss", "author", message] => match message.parse::<u64>() {
+            Ok(m) => match bot.with_store(|s| s.flag(m)) {
+                Ok(Some(flag)) if flag.author_id == press.user.id.get() => {
+                    let _ = bot.with_store(|s| s.dismiss(m, true, now));
+                    tracing::info!(message = m, rules = ?flag.rules, "the author marked a flag not a problem");
+                    "Thanks — noted as not a problem. Staff use this to tune Bedside's rules.".to_string()
+                }
+                Ok(Some(_)) => "Only the author of the message can do that.".to_string(),
+                _ => "Bedside no longer has this flag (it may have been purged).".to_string(),
+            },
+            Err(_) => "Bedside did not understand that button.".to_string(),
+        },
+        ["dismiss", "staff", message] | ["confirm", message] => {
+            let is_staff = bot.interaction_is_staff_member(press.guild_id, press.member.as_ref());
+            match (message.parse::<u64>(), is_staff) {
+                (_, false) => "Sorry — that is for staff.".to_string(),
+                (Ok(m), true) if parts[0] == "confirm" => {
+                    let _ = bot.with_store(|s| s.set_flag_status(m, "confirmed", now));
+                    "Confirmed.".to_string()
+                }
+                (Ok(m), true) => {
+                    let _ = bot.with_store(|s| s.dismiss(m, false, now));
+                    "Dismissed — noted per rule for tuning.".to_string()
+                }
+                (Err(_), true) => "Bedside did not understand that button.".to_string(),
+            }
+        }
+        ["tip", channel, tip_id] => {
+            let is_staff = bot.interaction_is_staff_member(press.guild_id, press.member.as_ref());
+            let tip = bot.setup.config.tips.tips.iter().find(|t| t.id == *tip_id);
+            match (channel.parse::<u64>(), tip, is_staff) {
+                (_, _, false) => "Sorry — that is for staff.".to_string(),
+                (Ok(ch), Some(tip), true) => {
+                    let post = with_retry("post tip", || {
+                        ChannelId::new(ch).send_message(&ctx.http, CreateMessage::new().content(&tip.text))
+                    })
+                    .await;
+                    match post {
+                        Ok(_) => format!("Posted the tip in <#{ch}>."),
+                        Err(e) => {
+                            tracing::warn!(channel = ch, error = %e, "could not post a tip");
+                            "Bedside could not post there (check its permissions).".to_string()
+                        }
+                    }
+                }
+                _ => "That tip is no longer configured.".to_string(),
+            }
+        }
+        _ => "Bedside did not understand that button.".to_string(),
+    };
+    let reply = CreateInteractionResponseMessage::new().content(text).ephemeral(true);
+    if let Err(e) = press.create_response(&ctx.http, CreateInteractionResponse::Message(reply)).await {
+        tracing::warn!(interaction = press.id.get(), error = %e, "could not answer a button");
+    }
 }

@@ -12,7 +12,7 @@ use serenity::http::{ErrorResponse, HttpError};
 
 /// How many times one REST action is tried before it is given up.
 pub const ATTEMPTS: u32 = 6;
-const FIRST_WAIT: Duration = Duration::from_millis(200);
+const FIRST_WAIT: Duration = Duration::from_millis(100);
 const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// Discord's code for "Cannot send messages to this user" (DMs closed or no shared server).

@@ -9,6 +9,8 @@
 mod bot;
 mod commands;
 mod deliver;
+mod outbox;
+mod schedule;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,10 +18,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 
-pub use bot::{Bot, Overrides};
+pub use bot::{Bot, Clock, Overrides};
 pub use deliver::{DMS_CLOSED, Failure, classify};
 
 use crate::setup::Setup;
+use crate::store::Store;
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -28,6 +31,20 @@ pub struct Connection {
     /// A base URL that receives REST calls instead of Discord (an HTTP proxy, or a test server).
     /// serenity's own rate limiter is then off: the proxy owns rate limits.
     pub api_base: Option<String>,
+}
+
+/// What the bot keeps and how it tells time.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<Store>,
+    /// Seconds since the Unix epoch; tests move it to reach a stale channel without waiting.
+    pub clock: Clock,
+}
+
+impl Services {
+    pub fn new(store: Arc<Store>) -> Services {
+        Services { store, clock: bot::system_clock() }
+    }
 }
 
 /// The gateway intents Bedside needs. Message content is privileged: enable it in the developer
@@ -44,6 +61,7 @@ pub async fn run(
     setup: Setup,
     connection: Connection,
     overrides: Overrides,
+    services: Services,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let http = match &connection.api_base {
@@ -52,14 +70,17 @@ pub async fn run(
         }
         None => HttpBuilder::new(&connection.token).build(),
     };
-    let bot = Arc::new(Bot::new(setup, overrides));
+    let bot = Arc::new(Bot::new(setup, overrides, services.store, services.clock));
     let mut client = ClientBuilder::new_with_http(http, intents())
         .event_handler(bot::Handler(bot.clone()))
         .await
         .context("building the Discord client")?;
     let shards = client.shard_manager.clone();
+    // What was decided but not delivered before a restart goes out now.
+    let delivery = tokio::spawn(outbox::run(bot.clone(), client.http.clone(), bot.wake.clone()));
+    let chores = tokio::spawn(schedule::run(bot.clone()));
     let mut connection = tokio::spawn(async move { client.start().await });
-    tokio::select! {
+    let ended = tokio::select! {
         () = shutdown => {
             tracing::info!("shutting down");
             shards.shutdown_all().await;
@@ -71,5 +92,8 @@ pub async fn run(
             Ok(Err(e)) => Err(e).context("the Discord connection ended"),
             Err(e) => Err(e).context("the Discord connection task failed"),
         },
-    }
+    };
+    delivery.abort();
+    chores.abort();
+    ended
 }

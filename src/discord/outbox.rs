@@ -1,0 +1,297 @@
+//! Delivering the outbox: every action Bedside decided on (a DM, an alert, a reply, a share, a
+//! removal, a reminder) waits in the store until Discord has it.
+//!
+//! The worker wakes when an action is recorded (and once a second for retries), takes what is due,
+//! and carries out each message's actions in the order they were recorded (remove, then DM, then
+//! the alert, which pings the author if the DM could not be delivered), different messages
+//! concurrently. A transient failure (429, 5xx, a network error) is retried in-process with
+//! backoff, then again later with a growing delay; an action that can never succeed (DMs closed,
+//! a deleted channel or message) takes its fallback and is marked failed, not retried forever.
+//! After a restart the worker simply finds what is still pending.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serenity::all::{
+    ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage, EditMessage, Http,
+    MessageId, UserId,
+};
+use tokio::sync::{Notify, Semaphore};
+
+use super::bot::{Bot, embed};
+use super::deliver::{Failure, classify, with_retry};
+use crate::notice::{self, Notice};
+use crate::store::{NewAction, Pending};
+
+/// How many messages' actions are delivered at once.
+const CONCURRENT_MESSAGES: usize = 32;
+/// The longest a failing action waits before its next try.
+const MAX_RETRY_DELAY: u64 = 3600;
+
+/// One action, as stored in the outbox (JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case")]
+pub enum Act {
+    Remove {
+        channel: u64,
+        message: u64,
+    },
+    /// The author's DM; `if_removed` is sent instead when the removal succeeded (it carries the
+    /// author's own text, erased from the store once delivered).
+    Dm {
+        author: u64,
+        notice: Notice,
+        if_removed: Option<Notice>,
+    },
+    Alert {
+        channel: u64,
+        author: u64,
+        notice: Notice,
+    },
+    Reply {
+        channel: u64,
+        message: u64,
+        text: String,
+    },
+    Share {
+        channel: u64,
+        notice: Notice,
+    },
+    /// Marks the message's alert resolved. Where the alert is, is looked up at delivery: it runs
+    /// after the message's alert action, so it is known by then even if the edit came first.
+    Resolve {
+        notice: Notice,
+    },
+    /// A stagnation reminder in the staff channel, with a button that posts the tip in `target`.
+    Reminder {
+        channel: u64,
+        notice: Notice,
+        target: u64,
+        tip_id: String,
+    },
+}
+
+impl Act {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Act::Remove { .. } => "remove",
+            Act::Dm { .. } => "dm",
+            Act::Alert { .. } => "alert",
+            Act::Reply { .. } => "reply",
+            Act::Share { .. } => "share",
+            Act::Resolve { .. } => "resolve",
+            Act::Reminder { .. } => "reminder",
+        }
+    }
+
+    pub fn to_new(&self) -> NewAction {
+        NewAction { kind: self.kind().to_string(), payload: serde_json::to_string(self).unwrap_or_default() }
+    }
+}
+
+/// Runs until the task is aborted: delivers what is due, then waits to be woken.
+pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
+    let limit = Arc::new(Semaphore::new(CONCURRENT_MESSAGES));
+    loop {
+        let now = bot.now();
+        let due = match bot.with_store(|s| s.due(now, 500)) {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the outbox");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if due.is_empty() {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            continue;
+        }
+        // Each message's actions in order; messages side by side.
+        let mut groups: BTreeMap<(u64, i64), Vec<Pending>> = BTreeMap::new();
+        for p in due {
+            let key = match p.message_id {
+                Some(m) => (m, 0),
+                None => (0, p.id),
+            };
+            groups.entry(key).or_default().push(p);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, group) in groups {
+            let (bot, http, limit) = (bot.clone(), http.clone(), limit.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire().await;
+                for pending in group {
+                    if !deliver(&bot, &http, &pending).await {
+                        break; // a later action of this message may depend on this one
+                    }
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Carries out one action and records the result. False when it is to be tried again later.
+async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> bool {
+    let act: Act = match serde_json::from_str(&p.payload) {
+        Ok(act) => act,
+        Err(e) => {
+            tracing::error!(action = p.id, error = %e, "an unreadable outbox entry; marking it failed");
+            let _ = bot.with_store(|s| s.mark_failed(p.id, "unreadable payload", bot.now()));
+            return true;
+        }
+    };
+    let message = p.message_id.unwrap_or_default();
+    let result = carry_out(bot, http, &act, message).await;
+    let now = bot.now();
+    match result {
+        Ok(()) => {
+            let _ = bot.with_store(|s| s.mark_sent(p.id, now));
+            count_success(bot, &act);
+            true
+        }
+        Err(e) => match classify(&e) {
+            Failure::DmsClosed => {
+                bot.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(action = p.id, message, "the author's DMs are closed; the alert will mention them");
+                let _ = bot.with_store(|s| s.mark_failed(p.id, "dms_closed", now));
+                true
+            }
+            Failure::Permanent => {
+                bot.counters.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(action = p.id, kind = act.kind(), message, error = %e, "an action can never succeed; giving it up");
+                let _ = bot.with_store(|s| s.mark_failed(p.id, &short(&e), now));
+                true
+            }
+            Failure::Transient => {
+                let delay = (30u64 << p.attempts.min(10)).min(MAX_RETRY_DELAY);
+                tracing::warn!(
+                    action = p.id,
+                    kind = act.kind(),
+                    message,
+                    retry_in_s = delay,
+                    "delivery failed for now"
+                );
+                let _ = bot.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay));
+                false
+            }
+        },
+    }
+}
+
+fn short(e: &serenity::Error) -> String {
+    e.to_string().chars().take(200).collect()
+}
+
+fn count_success(bot: &Bot, act: &Act) {
+    let c = &bot.counters;
+    match act {
+        Act::Remove { .. } => c.removed.fetch_add(1, Ordering::Relaxed),
+        Act::Reply { .. } => c.acknowledgements.fetch_add(1, Ordering::Relaxed),
+        Act::Share { .. } => c.feedback_shared.fetch_add(1, Ordering::Relaxed),
+        Act::Resolve { .. } => c.resolved_by_edit.fetch_add(1, Ordering::Relaxed),
+        Act::Dm { .. } | Act::Alert { .. } | Act::Reminder { .. } => 0,
+    };
+}
+
+async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<(), serenity::Error> {
+    match act {
+        Act::Remove { channel, message } => {
+            with_retry("remove message", || ChannelId::new(*channel).delete_message(http, MessageId::new(*message)))
+                .await
+        }
+        Act::Dm { author, notice, if_removed } => {
+            let removed = bot.action_sent("remove", message);
+            let chosen = match (removed, if_removed) {
+                (true, Some(n)) => n,
+                _ => notice,
+            };
+            let user = UserId::new(*author);
+            let mut create = CreateMessage::new().embed(embed(chosen));
+            if !removed {
+                create = create.components(vec![CreateActionRow::Buttons(vec![
+                    CreateButton::new(format!("dismiss:author:{message}"))
+                        .label("Not a problem")
+                        .style(ButtonStyle::Secondary),
+                ])]);
+            }
+            with_retry("dm author", || async {
+                let channel = user.create_dm_channel(http).await?;
+                channel.id.send_message(http, create.clone()).await
+            })
+            .await
+            .map(|_| ())
+        }
+        Act::Alert { channel, author, notice } => {
+            let mut n = notice.clone();
+            if bot.action_sent("remove", message) {
+                notice::mark_removed(&mut n);
+            }
+            let dms_closed = bot.action_failed("dm", message);
+            if dms_closed {
+                notice::mention_closed_dms(&mut n, *author);
+            }
+            let mentions = if dms_closed {
+                CreateAllowedMentions::new().users(vec![UserId::new(*author)])
+            } else {
+                CreateAllowedMentions::new()
+            };
+            let mut create = CreateMessage::new().embed(embed(&n)).allowed_mentions(mentions).components(vec![
+                CreateActionRow::Buttons(vec![
+                    CreateButton::new(format!("confirm:{message}")).label("Confirm").style(ButtonStyle::Danger),
+                    CreateButton::new(format!("dismiss:staff:{message}"))
+                        .label("Dismiss")
+                        .style(ButtonStyle::Secondary),
+                ]),
+            ]);
+            if let Some(content) = &n.content {
+                create = create.content(content);
+            }
+            let posted =
+                with_retry("post alert", || ChannelId::new(*channel).send_message(http, create.clone())).await?;
+            let _ = bot.with_store(|s| s.set_alert(message, *channel, posted.id.get()));
+            Ok(())
+        }
+        Act::Reply { channel, message, text } => {
+            let create = CreateMessage::new()
+                .content(text)
+                .reference_message((ChannelId::new(*channel), MessageId::new(*message)))
+                .allowed_mentions(CreateAllowedMentions::new().replied_user(false));
+            with_retry("acknowledge", || ChannelId::new(*channel).send_message(http, create.clone())).await.map(|_| ())
+        }
+        Act::Share { channel, notice } => {
+            let create = CreateMessage::new().embed(embed(notice));
+            with_retry("share feedback", || ChannelId::new(*channel).send_message(http, create.clone()))
+                .await
+                .map(|_| ())
+        }
+        Act::Resolve { notice } => {
+            let Some((channel, alert)) = bot.with_store(|s| s.flag(message)).ok().flatten().and_then(|f| f.alert)
+            else {
+                // The alert was never posted (its channel is gone): nothing to update.
+                tracing::info!(message, "no alert to resolve");
+                return Ok(());
+            };
+            let edit = EditMessage::new().content("").embed(embed(notice)).components(vec![]);
+            with_retry("resolve alert", || {
+                ChannelId::new(channel).edit_message(http, MessageId::new(alert), edit.clone())
+            })
+            .await
+            .map(|_| ())
+        }
+        Act::Reminder { channel, notice, target, tip_id } => {
+            let create = CreateMessage::new().embed(embed(notice)).components(vec![CreateActionRow::Buttons(vec![
+                CreateButton::new(format!("tip:{target}:{tip_id}")).label("Post this tip").style(ButtonStyle::Primary),
+            ])]);
+            with_retry("post reminder", || ChannelId::new(*channel).send_message(http, create.clone()))
+                .await
+                .map(|_| ())
+        }
+    }
+}
