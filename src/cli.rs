@@ -69,6 +69,15 @@ pub enum Command {
         #[arg(long, value_name = "CHANNEL")]
         feedback_channel: Option<String>,
     },
+    /// A report from the store (DATABASE_URL): posts, flags by label and rule, dismissal rates,
+    /// time to fix, feedback, quiet channels, and a weekly chart (HTML).
+    Report {
+        /// How far back: `30d`, `12w`, `48h`.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+    },
     /// Validate a configuration directory and summarise it.
     Config {
         #[command(subcommand)]
@@ -98,6 +107,13 @@ impl From<RoleArg> for Role {
             RoleArg::Patient => Role::Patient,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -142,6 +158,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Run { watch, staff_roles, alert_channel, feedback_channel } => {
                     run_bot(setup, crate::discord::Overrides { watch, staff_roles, alert_channel, feedback_channel })
                 }
+                Command::Report { since, format } => report(&setup, &since, format),
                 Command::Config { .. } => unreachable!("handled above"),
             }
         }
@@ -186,6 +203,29 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
         crate::discord::Services::new(store),
         shutdown_signal(),
     ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(setup: &Setup, since: &str, format: ReportFormat) -> Result<ExitCode> {
+    let Some(period) = crate::report::parse_since(since) else {
+        anyhow::bail!("--since `{since}` is not a period like 30d, 12w or 48h");
+    };
+    let url = std::env::var("DATABASE_URL").ok().filter(|s| !s.trim().is_empty());
+    let path = crate::store::database_path(url.as_deref().unwrap_or(crate::store::DEFAULT_URL))?;
+    if !path.exists() {
+        anyhow::bail!("{}: no database yet (Bedside creates it when `bedside run` starts)", path.display());
+    }
+    let store = crate::store::Store::open(&path)?;
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let data = store.report_data(now.saturating_sub(period), setup.config.stagnation.stale_after.as_secs())?;
+    let report = crate::report::build(&data, now);
+    let mut out = io::stdout().lock();
+    match format {
+        ReportFormat::Markdown => write!(out, "{}", report.to_markdown())?,
+        ReportFormat::Html => writeln!(out, "{}", report.to_html())?,
+        ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -26,6 +26,7 @@ pub mod discord;
 pub mod export;
 pub mod notice;
 pub mod policy;
+pub mod report;
 pub mod scan;
 pub mod setup;
 pub mod stagnation;

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{AckLedger, Feedback, Flag};
 
 /// The schema, in order. A database at `user_version` N has had the first N applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_post_counts.sql")];
 
 /// Where the database is when `DATABASE_URL` is not set.
 pub const DEFAULT_URL: &str = "sqlite://data/bedside.db";
@@ -126,8 +127,6 @@ impl Store {
     fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
         let err = |e| classify(&path, e);
         conn.busy_timeout(std::time::Duration::from_millis(500)).map_err(err)?;
-        // One Bedside per database: a second process gets a clear "locked" error, not interleaved writes.
-        conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(err)?;
         // Privacy: erased rows (a delivered DM's text) are overwritten, and the rollback journal is
         // truncated after each commit, so no copy of erased content lingers in free pages or a WAL.
         conn.pragma_update(None, "secure_delete", "ON").map_err(err)?;
@@ -163,7 +162,9 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit().map_err(|e| classify(&self.path, e))?;
         }
-        // Take the write lock now, so a second process fails at start rather than mid-flow.
+        // Take the write lock once now: a database another process holds locked fails at start,
+        // with a clear error, rather than mid-flow. (Readers such as `bedside report` can share it
+        // with a running bot; two writers never act twice, since every decision claims its id.)
         conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| classify(&self.path, e))?;
         Ok(())
     }
@@ -401,7 +402,7 @@ impl Store {
             .optional()?)
     }
 
-    /// Notes a post in a channel (for stagnation and catch-up).
+    /// Notes a post in a channel (for stagnation, catch-up and reports).
     pub fn note_post(
         &self,
         guild: Option<u64>,
@@ -410,7 +411,10 @@ impl Store {
         staff: bool,
         at: u64,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Store::count_post(&tx, channel, staff, at)?;
+        tx.execute(
             "INSERT INTO channel_activity (channel_id, guild_id, last_post_at, last_staff_post_at, last_message_id)
              VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?3 END, ?5)
              ON CONFLICT(channel_id) DO UPDATE SET
@@ -419,6 +423,17 @@ impl Store {
                  last_staff_post_at = CASE WHEN ?4 THEN MAX(COALESCE(last_staff_post_at, 0), ?3) ELSE last_staff_post_at END,
                  last_message_id = MAX(COALESCE(last_message_id, 0), ?5)",
             params![to_i64(channel), guild.map(to_i64), to_i64(at), staff, to_i64(message)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts a post for reports (by day; staff or patient).
+    fn count_post(tx: &rusqlite::Transaction<'_>, channel: u64, staff: bool, at: u64) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO post_counts (channel_id, day, staff, patient) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(channel_id, day) DO UPDATE SET staff = staff + ?3, patient = patient + ?4",
+            params![to_i64(channel), to_i64(at / 86_400), staff as i64, (!staff) as i64],
         )?;
         Ok(())
     }
@@ -494,6 +509,58 @@ impl Store {
         tx.execute("DELETE FROM tips_used WHERE used_at < ?1", [c])?;
         tx.commit()?;
         Ok(purged)
+    }
+
+    /// What a report of `since ..= now` is built from.
+    pub fn report_data(&self, since: u64, stale_after: u64) -> Result<crate::report::ReportData, StoreError> {
+        use crate::report::{FeedbackRow, FlagRow, ReportData};
+        let conn = self.conn();
+        let (staff_posts, patient_posts): (i64, i64) = conn.query_row(
+            "SELECT COALESCE(SUM(staff), 0), COALESCE(SUM(patient), 0) FROM post_counts WHERE day >= ?1",
+            [to_i64(since / 86_400)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let split = |s: String| s.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>();
+        let mut stmt =
+            conn.prepare("SELECT created_at, labels, rules, status, resolved_at FROM flags WHERE created_at >= ?1")?;
+        let flags = stmt
+            .query_map([to_i64(since)], |r| {
+                Ok(FlagRow {
+                    created_at: to_u64(r.get(0)?),
+                    labels: split(r.get(1)?),
+                    rules: split(r.get(2)?),
+                    status: r.get(3)?,
+                    resolved_at: r.get::<_, Option<i64>>(4)?.map(to_u64),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT d.rule, COUNT(DISTINCT d.flag_id) FROM dismissals d JOIN flags f ON f.id = d.flag_id
+             WHERE f.created_at >= ?1 GROUP BY d.rule",
+        )?;
+        let dismissals = stmt
+            .query_map([to_i64(since)], |r| Ok((r.get::<_, String>(0)?, to_u64(r.get(1)?))))?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = conn.prepare("SELECT created_at, kind, replied FROM acknowledgements WHERE created_at >= ?1")?;
+        let feedback = stmt
+            .query_map([to_i64(since)], |r| {
+                Ok(FeedbackRow { created_at: to_u64(r.get(0)?), kind: r.get(1)?, replied: r.get(2)? })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = conn.prepare("SELECT channel_id, last_staff_post_at FROM channel_activity WHERE last_post_at IS NOT NULL ORDER BY channel_id")?;
+        let channels = stmt
+            .query_map([], |r| Ok((to_u64(r.get(0)?), r.get::<_, Option<i64>>(1)?.map(to_u64))))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ReportData {
+            since,
+            staff_posts: staff_posts as u64,
+            patient_posts: patient_posts as u64,
+            flags,
+            dismissals,
+            feedback,
+            channels,
+            stale_after,
+        })
     }
 
     /// The database file's path, for messages.
@@ -699,6 +766,21 @@ mod tests {
     }
 
     #[test]
+    fn report_data_reads_what_was_recorded() {
+        let store = Store::open_in_memory().expect("store");
+        store.record_flag(&flag(1), &[], NOW - 86_400).expect("flag");
+        store.dismiss(1, false, NOW).expect("dismiss");
+        store.record_flag(&flag(2), &[], NOW - 40 * 86_400).expect("old flag");
+        store.note_post(Some(1), 7, 10, true, NOW - 3600).expect("staff post");
+        store.note_post(Some(1), 7, 11, false, NOW - 60).expect("patient post");
+        let data = store.report_data(NOW - 30 * 86_400, 5 * 86_400).expect("data");
+        assert_eq!((data.staff_posts, data.patient_posts), (1, 1));
+        assert_eq!(data.flags.len(), 1, "the 40-day-old flag is outside the period");
+        assert_eq!(data.dismissals.get("id.phone"), Some(&1));
+        assert_eq!(data.channels, vec![(7, Some(NOW - 3600))]);
+    }
+
+    #[test]
     fn a_file_store_migrates_once_and_reopens() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("nested/bedside.db");
@@ -721,11 +803,26 @@ mod tests {
     }
 
     #[test]
-    fn a_second_process_gets_a_locked_error() {
+    fn a_database_locked_by_another_process_is_a_clear_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bedside.db");
-        let _first = Store::open(&path).expect("first");
-        let e = Store::open(&path).err().expect("second must fail");
+        drop(Store::open(&path).expect("create"));
+        let holder = Connection::open(&path).expect("another process");
+        holder.execute_batch("BEGIN EXCLUSIVE;").expect("hold the lock");
+        let e = Store::open(&path).err().expect("must fail while locked");
         assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+        assert!(e.to_string().contains("locked by another process"), "{e}");
+        holder.execute_batch("COMMIT;").expect("release");
+        assert!(Store::open(&path).is_ok(), "fine once released");
+    }
+
+    #[test]
+    fn a_reader_can_open_the_database_while_the_bot_has_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bedside.db");
+        let bot = Store::open(&path).expect("bot");
+        bot.record_flag(&flag(1), &[], NOW).expect("write");
+        let report = Store::open(&path).expect("bedside report opens it too");
+        assert!(report.flag(1).expect("read").is_some());
     }
 }

@@ -171,3 +171,78 @@ fn scan_names_the_file_and_position_of_bad_input_and_keeps_the_rest() {
     assert!(text.contains("b.json") && text.contains("line 2"), "{text}");
     assert!(Path::new(dir.path()).exists());
 }
+
+fn bedside_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bedside"));
+    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("BEDSIDE_CONFIG").env_remove("DISCORD_TOKEN");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.stdin(Stdio::null()).output().expect("bedside runs")
+}
+
+#[test]
+fn run_refuses_a_corrupt_database_at_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("bedside.db");
+    std::fs::write(&db, "not a database").expect("write");
+    let url = format!("sqlite://{}", db.display());
+    let out = bedside_env(&["run"], &[("DISCORD_TOKEN", "not-a-real-token"), ("DATABASE_URL", &url)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a Bedside database or is corrupt"), "{err}");
+
+    let no_token = bedside_env(&["run"], &[("DATABASE_URL", &url)]);
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("DISCORD_TOKEN is not set"));
+}
+
+#[test]
+fn report_reads_the_store_in_every_format() {
+    use bedside::detect::{Label, Severity};
+    use bedside::policy::{Flag, Point};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("bedside.db");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    {
+        let store = bedside::store::Store::open(&db).expect("store");
+        let flag = Flag {
+            message: 1,
+            channel: 7,
+            guild: Some(1),
+            author: 9,
+            link: String::new(),
+            labels: vec![Label::MedicalAdvice],
+            points: vec![Point {
+                label: Label::MedicalAdvice,
+                rule: "advice.dose".into(),
+                reason: "r".into(),
+                severity: Severity::High,
+                fix: None,
+            }],
+            severity: Severity::High,
+            excerpt: "take [number]".into(),
+            remove: false,
+        };
+        store.record_flag(&flag, &[], now - 3600).expect("flag");
+        store.note_post(Some(1), 7, 1, true, now - 3600).expect("post");
+    }
+    let url = format!("sqlite://{}", db.display());
+    let md = bedside_env(&["report", "--since", "7d"], &[("DATABASE_URL", &url)]);
+    assert_eq!(md.status.code(), Some(0), "{}", String::from_utf8_lossy(&md.stderr));
+    let md = String::from_utf8_lossy(&md.stdout).to_string();
+    assert!(md.contains("# Bedside report") && md.contains("| `advice.dose` | 1 | 0 | 0% |"), "{md}");
+    let html = String::from_utf8_lossy(&bedside_env(&["report", "--format", "html"], &[("DATABASE_URL", &url)]).stdout)
+        .to_string();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<svg"));
+    let json: Value =
+        serde_json::from_slice(&bedside_env(&["report", "--format", "json"], &[("DATABASE_URL", &url)]).stdout)
+            .expect("json");
+    assert_eq!(json["flags"], 1);
+
+    let bad = bedside_env(&["report", "--since", "soon"], &[("DATABASE_URL", &url)]);
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = bedside_env(&["report"], &[("DATABASE_URL", "sqlite:///nonexistent/bedside.db")]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no database yet"));
+}

@@ -346,3 +346,35 @@ async fn no_identifier_survives_in_the_database_or_the_logs() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_get_the_report_with_its_chart_and_patients_do_not() {
+    within(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fake = FakeDiscord::start().await;
+        let (_, system) = clock(unix_now());
+        let bot = start(&fake, Setup::load(None).expect("config"), open(&dir.path().join("b.db")), system).await;
+        fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert");
+        let ask = |user| SlashSpec::new(CH_GENERAL, user, "bedside").option(SlashOption::subcommand("report", vec![]));
+        let id = fake.slash_command(ask(USER_SAM_WHITAKER)).await.expect("slash");
+        let callback = format!("/interactions/{id}/{}/callback", fake.interaction_token(id));
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback), WAIT).await.expect("answer");
+        let body = answer.body.clone().expect("body").to_string();
+        assert!(body.contains("Bedside report") && body.contains("advice.dose"), "{body}");
+        assert!(
+            format!("{:?}", answer.files).contains("bedside-report.svg"),
+            "the chart is attached: {:?}",
+            answer.files
+        );
+        let id = fake.slash_command(ask(USER_PATIENT_A)).await.expect("slash");
+        let callback = format!("/interactions/{id}/{}/callback", fake.interaction_token(id));
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback), WAIT).await.expect("answer");
+        assert!(answer.body.expect("body").to_string().contains("for staff"));
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}

@@ -4,8 +4,8 @@
 
 use serenity::all::{
     ChannelId, CommandDataOptionValue, CommandInteraction, CommandOptionType, CommandType, ComponentInteraction,
-    Context, CreateCommand, CreateCommandOption, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateMessage,
+    Context, CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage,
 };
 
 use super::bot::{Bot, embed};
@@ -25,11 +25,18 @@ pub fn definitions() -> Vec<CreateCommand> {
         ),
         CreateCommand::new(CHECK_MENU).kind(CommandType::Message),
         CreateCommand::new(TIP).description("Post a vetted health tip in this channel (staff)"),
-        CreateCommand::new(BEDSIDE).description("Bedside for staff").add_option(CreateCommandOption::new(
-            CommandOptionType::SubCommand,
-            "status",
-            "What Bedside is configured to do and has done since it started",
-        )),
+        CreateCommand::new(BEDSIDE)
+            .description("Bedside for staff")
+            .add_option(CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "status",
+                "What Bedside is configured to do and has done since it started",
+            ))
+            .add_option(CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "report",
+                "The last 30 days: posts, flags by rule, feedback, quiet channels (with a chart)",
+            )),
     ]
 }
 
@@ -80,6 +87,20 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
             None => Reply::Text("There are no tips configured (config/tips.toml).".into()),
         },
         BEDSIDE if !staff => Reply::Text("Sorry — `/bedside` is for staff.".into()),
+        BEDSIDE if command.data.options.first().is_some_and(|o| o.name == "report") => {
+            let now = bot.now();
+            let stale_after = bot.setup.config.stagnation.stale_after.as_secs();
+            match bot.with_store(|s| s.report_data(now.saturating_sub(30 * 86_400), stale_after)) {
+                Ok(data) => {
+                    let report = crate::report::build(&data, now);
+                    Reply::Report(report.to_markdown(), report.chart_svg())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read the store for a report");
+                    Reply::Text("Bedside could not read its store for a report; see its logs.".into())
+                }
+            }
+        }
         BEDSIDE => Reply::Text(bot.status()),
         other => {
             tracing::warn!(command = other, "unknown command");
@@ -89,6 +110,9 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
     let message = match reply {
         Reply::Text(text) => CreateInteractionResponseMessage::new().content(text),
         Reply::Embed(n) => CreateInteractionResponseMessage::new().embed(embed(&n)),
+        Reply::Report(markdown, svg) => CreateInteractionResponseMessage::new()
+            .content(clip_message(&markdown))
+            .add_file(CreateAttachment::bytes(svg.into_bytes(), "bedside-report.svg")),
     }
     .ephemeral(true);
     if let Err(e) = command.create_response(&ctx.http, CreateInteractionResponse::Message(message)).await {
@@ -99,6 +123,18 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
 enum Reply {
     Text(String),
     Embed(notice::Notice),
+    /// The report's Markdown and its chart.
+    Report(String, String),
+}
+
+/// Discord's message limit is 2,000 characters.
+fn clip_message(s: &str) -> String {
+    if s.chars().count() <= 2000 {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(1990).collect();
+    out.push_str("\n…");
+    out
 }
 
 /// Answers a button: the author's "Not a problem" on their DM, staff's Confirm / Dismiss on an
