@@ -127,10 +127,13 @@ impl Store {
     fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
         let err = |e| classify(&path, e);
         conn.busy_timeout(std::time::Duration::from_millis(500)).map_err(err)?;
-        // Privacy: erased rows (a delivered DM's text) are overwritten, and the rollback journal is
-        // truncated after each commit, so no copy of erased content lingers in free pages or a WAL.
+        // WAL with synchronous=NORMAL: a commit does not wait for the disk (a flood of messages was
+        // fsync-bound with a rollback journal), and readers such as `bedside report` never block
+        // the bot. Privacy: erased rows are overwritten (secure_delete), and when the one piece of
+        // raw text Bedside ever holds (a removed message, in its DM) is erased, the WAL is
+        // checkpointed and truncated so no older copy of that page survives in it.
         conn.pragma_update(None, "secure_delete", "ON").map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "TRUNCATE").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
@@ -365,10 +368,15 @@ impl Store {
 
     /// An action was carried out: marked, and its payload erased (it may hold the author's text).
     pub fn mark_sent(&self, id: i64, now: u64) -> Result<(), StoreError> {
-        self.conn().execute(
+        let conn = self.conn();
+        let held_text = holds_author_text(&conn, id)?;
+        conn.execute(
             "UPDATE outbox SET status = 'sent', payload = '', attempts = attempts + 1, done_at = ?2 WHERE id = ?1",
             params![id, to_i64(now)],
         )?;
+        if held_text {
+            forget_old_pages(&conn)?;
+        }
         Ok(())
     }
 
@@ -383,10 +391,15 @@ impl Store {
 
     /// An action can never succeed (its fallback was taken): marked, payload erased, not retried.
     pub fn mark_failed(&self, id: i64, error: &str, now: u64) -> Result<(), StoreError> {
-        self.conn().execute(
+        let conn = self.conn();
+        let held_text = holds_author_text(&conn, id)?;
+        conn.execute(
             "UPDATE outbox SET status = 'failed', payload = '', attempts = attempts + 1, last_error = ?2, done_at = ?3 WHERE id = ?1",
             params![id, error, to_i64(now)],
         )?;
+        if held_text {
+            forget_old_pages(&conn)?;
+        }
         Ok(())
     }
 
@@ -581,6 +594,19 @@ impl AckLedger for Store {
             .flatten()
             .map(to_u64)
     }
+}
+
+/// Whether an outbox entry carries an author's own text (a removed message's DM).
+fn holds_author_text(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    let payload: Option<String> =
+        conn.query_row("SELECT payload FROM outbox WHERE id = ?1 AND kind = 'dm'", [id], |r| r.get(0)).optional()?;
+    Ok(payload.is_some_and(|p| !p.is_empty() && !p.contains("\"if_removed\":null")))
+}
+
+/// Checkpoints the WAL into the database and truncates it, so pages that held erased text are gone.
+fn forget_old_pages(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Claims a message id for this decision; false if another decision already has it.
