@@ -823,7 +823,7 @@ pub fn compile_pattern(
     }
     regex::RegexBuilder::new(&final_pattern)
         .size_limit(32 << 20)
-        .dfa_size_limit(8 << 20)
+        .dfa_size_limit(2 << 20)
         .build()
         .map_err(|e| format!("bad regex: {}", one_line(&e.to_string())))
 }

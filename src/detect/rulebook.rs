@@ -194,7 +194,7 @@ impl RuleBook {
             globals.dedup();
             let set = RegexSetBuilder::new(globals.iter().map(|&i| patterns[i].as_str()))
                 .size_limit(64 << 20)
-                .dfa_size_limit(32 << 20)
+                .dfa_size_limit(8 << 20)
                 .build()
                 .map_err(|e| format!("the rules' patterns are too large to compile together: {e}"))?;
             Ok((set, globals))
