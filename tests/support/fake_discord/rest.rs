@@ -25,7 +25,9 @@ use super::validate::check_rest;
 pub fn serve(listener: TcpListener, shared: Arc<Shared>) -> JoinHandle<()> {
     let app = Router::new().fallback(handle).layer(DefaultBodyLimit::max(64 * 1024 * 1024)).with_state(shared);
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        // No Nagle delay: like Discord, the fake sends each dispatch at once (a delayed ACK after a
+        // heartbeat otherwise holds the next frame up to ~40 ms).
+        let _ = axum::serve(listener, app).tcp_nodelay(true).await;
     })
 }
 
