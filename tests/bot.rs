@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bedside::detect::Severity;
-use bedside::discord::{Connection, Overrides, Services};
+use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use bedside::store::Store;
 use serde_json::Value;
 use support::fake_discord::*;
-use tokio::sync::oneshot;
+use support::running::{Running, start_bot};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How long to watch for something that must NOT happen.
@@ -23,20 +23,6 @@ const QUIET: Duration = Duration::from_millis(700);
 
 async fn within<F: Future<Output = ()>>(f: F) {
     tokio::time::timeout(Duration::from_secs(60), f).await.expect("test exceeded its time limit");
-}
-
-/// A running bot, stopped by `stop`.
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let ended = tokio::time::timeout(WAIT, self.task).await.expect("bot stops in time").expect("bot task");
-        ended.expect("bot ends cleanly");
-    }
 }
 
 fn setup() -> Setup {
@@ -54,15 +40,7 @@ async fn start_with_store(fake: &FakeDiscord, setup: Setup, overrides: Overrides
 }
 
 async fn start_with(fake: &FakeDiscord, setup: Setup, overrides: Overrides, services: Services) -> Running {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
-    let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, services, async {
-        let _ = stopped.await;
-    }));
-    fake.wait_ready(WAIT).await.expect("bot identified");
-    let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
-    fake.wait_for_request(|r| r.is("PUT", &commands), WAIT).await.expect("commands registered");
-    Running { stop, task }
+    start_bot(fake, setup, overrides, services).await
 }
 
 fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {

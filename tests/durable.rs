@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bedside::discord::{Connection, Overrides, Services};
+use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use bedside::store::Store;
 use support::fake_discord::*;
-use tokio::sync::oneshot;
+use support::running::{Running, start_bot};
 
 const WAIT: Duration = Duration::from_secs(15);
 const QUIET: Duration = Duration::from_millis(800);
@@ -52,18 +52,6 @@ fn logs() -> &'static Mutex<Vec<u8>> {
     })
 }
 
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(WAIT, self.task).await.expect("stops in time").expect("task").expect("ends cleanly");
-    }
-}
-
 /// A clock the test moves.
 fn clock(start: u64) -> (Arc<AtomicU64>, bedside::discord::Clock) {
     let now = Arc::new(AtomicU64::new(start));
@@ -73,14 +61,7 @@ fn clock(start: u64) -> (Arc<AtomicU64>, bedside::discord::Clock) {
 
 async fn start(fake: &FakeDiscord, setup: Setup, store: Store, clock: bedside::discord::Clock) -> Running {
     logs();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
-    let services = Services { store: Arc::new(store), clock };
-    let task = tokio::spawn(bedside::discord::run(setup, connection, Overrides::default(), services, async {
-        let _ = stopped.await;
-    }));
-    fake.wait_ready(WAIT).await.expect("identified");
-    Running { stop, task }
+    start_bot(fake, setup, Overrides::default(), Services { store: Arc::new(store), clock }).await
 }
 
 fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {

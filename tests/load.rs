@@ -28,10 +28,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bedside::detect::{Message as Draft, Role};
-use bedside::discord::{Connection, Overrides, Services};
+use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use support::fake_discord::*;
-use tokio::sync::oneshot;
+use support::running::{Running, start_bot};
 
 /// Steady phase: this many messages per second…
 const STEADY_RATE: u64 = 100;
@@ -44,7 +44,6 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 /// The whole run, bot start to stop.
 const OVERALL: Duration = Duration::from_secs(120);
 /// Start-up and shutdown waits.
-const WAIT: Duration = Duration::from_secs(10);
 /// A phase that makes no progress for this long has stalled (the assertions then say what is missing).
 const STALL: Duration = Duration::from_secs(15);
 /// How long to watch for late duplicates once everything was handled.
@@ -77,20 +76,6 @@ fn feedback_text(i: usize) -> String {
     format!("{} #{}", TEXTS[i % TEXTS.len()], i + 1)
 }
 
-/// A running bot, stopped by `stop` (as in `tests/bot.rs`).
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let ended = tokio::time::timeout(WAIT, self.task).await.expect("bot stops in time").expect("bot task");
-        ended.expect("bot ends cleanly");
-    }
-}
-
 /// The embedded configuration with no acknowledgement cooldown, so every feedback message gets its
 /// own reply.
 fn setup() -> Setup {
@@ -100,19 +85,11 @@ fn setup() -> Setup {
     Setup { config: Arc::new(config), detector: setup.detector }
 }
 
-/// Starts the bot against the fake and waits until it is ready in the guild (commands registered).
+/// Starts the bot against the fake on its durable path, as in production: decisions and their
+/// actions go through the store (in memory here).
 async fn start(fake: &FakeDiscord, setup: Setup, overrides: Overrides) -> Running {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
-    // The bot's durable path, as in production: decisions and their actions go through the store.
     let store = Arc::new(bedside::store::Store::open_in_memory().expect("store"));
-    let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, Services::new(store), async {
-        let _ = stopped.await;
-    }));
-    fake.wait_ready(WAIT).await.expect("bot identified");
-    let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
-    fake.wait_for_request(|r| r.is("PUT", &commands), WAIT).await.expect("commands registered");
-    Running { stop, task }
+    start_bot(fake, setup, overrides, Services::new(store)).await
 }
 
 /// One message the fake dispatched.

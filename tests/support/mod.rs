@@ -1,2 +1,3 @@
 #![allow(dead_code)]
 pub mod fake_discord;
+pub mod running;
