@@ -11,11 +11,14 @@
 //! - [`policy`]: who is staff, and what Bedside does about a message (facts + time in, outcome out).
 //! - [`acknowledge`]: replies to feedback that disclose nothing; templates vetted at load.
 //! - [`notice`]: what people read (the author's DM, the staff alert, the feedback share).
+//! - [`stagnation`]: which quiet channels get a reminder, and which tip.
+//! - [`report`]: figures and charts from what the store kept.
 //!
 //! The shell translates between the world and the core, and decides nothing:
 //! - [`export`]: reads DiscordChatExporter JSON exports, streamed.
 //! - [`scan`]: audits exports into a [`scan::Report`].
-//! - [`discord`]: the live bot on serenity (gather → `policy` decides → act).
+//! - [`store`]: SQLite: flags, acknowledgements, activity, and the outbox of actions to deliver.
+//! - [`discord`]: the live bot on serenity (gather → `policy` decides → record → deliver).
 //! - [`cli`]: the `bedside` command line.
 
 pub mod acknowledge;
