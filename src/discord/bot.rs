@@ -144,11 +144,11 @@ impl Bot {
         }
     }
 
-    /// Runs a (short, synchronous) store call without stalling the async runtime's other tasks.
+    /// Runs a store call. They are short (a WAL commit does not wait for the disk), so they run in
+    /// place: handing them to `block_in_place` made the runtime start replacement worker threads
+    /// under a flood, each growing its own regex caches (measured: memory tripled).
     pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread { tokio::task::block_in_place(|| f(&self.store)) } else { f(&self.store) }
+        f(&self.store)
     }
 
     fn action_state(&self, kind: &str, message: u64) -> Option<String> {
