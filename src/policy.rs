@@ -190,7 +190,7 @@ pub fn decide(config: &Config, detector: &Detector, m: &Incoming<'_>, ledger: &d
             None => Outcome::Clean,
         },
         Role::Patient => match analysis.feedback_kind {
-            Some(kind) => Outcome::Feedback(feedback(config, m, &analysis, kind, ledger, now)),
+            Some(kind) => Outcome::Feedback(feedback(config, detector, m, kind, ledger, now)),
             None => Outcome::Clean,
         },
     }
@@ -225,8 +225,8 @@ fn point(f: &Finding, detector: &Detector) -> Point {
 
 fn feedback(
     config: &Config,
+    detector: &Detector,
     m: &Incoming<'_>,
-    analysis: &Analysis,
     kind: FeedbackKind,
     ledger: &dyn AckLedger,
     now: u64,
@@ -254,10 +254,18 @@ fn feedback(
         author: m.author_id,
         link: m.link(),
         kind,
-        excerpt: excerpt(m.text, &analysis.findings),
+        excerpt: patient_excerpt(detector, m),
         reply,
         why_no_reply,
     }
+}
+
+/// A patient's words, redacted for the staff channel and the store. Identifier rules only run on
+/// staff messages (a patient naming themself is not a disclosure), so the identifiers are found
+/// with a staff pass: the excerpt must not carry the patient's name or number either.
+fn patient_excerpt(detector: &Detector, m: &Incoming<'_>) -> String {
+    let identifiers = detector.analyze(&Message::new(m.text, Role::Staff).reply(m.is_reply).mentions(m.mentions));
+    excerpt(m.text, &identifiers.findings)
 }
 
 /// What an edit changes.
@@ -386,6 +394,14 @@ mod tests {
         let mut ledger: HashMap<(u64, u64), u64> = HashMap::new();
         let Outcome::Feedback(f) = decide(&s.config, &s.detector, &m, &ledger, NOW) else { panic!("feedback") };
         assert_eq!(f.kind, FeedbackKind::Praise);
+        let named = incoming(
+            Author::Patient,
+            "Mrs. Alvarez here, the front desk was so kind today, thank you! call me 971-555-0164",
+        );
+        let Outcome::Feedback(shared) = decide(&s.config, &s.detector, &named, &ledger, NOW) else {
+            panic!("feedback")
+        };
+        assert!(!shared.excerpt.contains("Alvarez") && !shared.excerpt.contains("0164"), "{}", shared.excerpt);
         let reply = f.reply.expect("a reply");
         assert!(!reply.contains("mum") && !reply.contains("front desk"), "never repeats the patient's words: {reply}");
 

@@ -228,7 +228,12 @@ impl<'d> Scanner<'d> {
                         link,
                         channel: header.channel.name.clone(),
                         kind,
-                        excerpt: excerpt(&message.content, &analysis.findings),
+                        // A patient's excerpt is masked with a staff pass's identifiers (identifier rules
+                        // run only on staff messages; a patient's own name must not reach the report).
+                        excerpt: excerpt(
+                            &message.content,
+                            &self.detector.analyze(&Message::new(&message.content, Role::Staff)).findings,
+                        ),
                     })
                 });
                 self.pending.insert(id_key(&message.id), details);
