@@ -15,7 +15,7 @@ use bedside::setup::Setup;
 use bedside::store::Store;
 use serde_json::Value;
 use support::fake_discord::*;
-use support::running::{Running, start_bot};
+use support::running::{Running, posts_to, start_bot};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How long to watch for something that must NOT happen.
@@ -41,11 +41,6 @@ async fn start_with_store(fake: &FakeDiscord, setup: Setup, overrides: Overrides
 
 async fn start_with(fake: &FakeDiscord, setup: Setup, overrides: Overrides, services: Services) -> Running {
     start_bot(fake, setup, overrides, services).await
-}
-
-fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {
-    let path = format!("/channels/{channel}/messages");
-    move |r| r.is("POST", &path)
 }
 
 fn embed_text(r: &RecordedRequest) -> String {

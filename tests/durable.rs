@@ -15,7 +15,7 @@ use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use bedside::store::Store;
 use support::fake_discord::*;
-use support::running::{Running, start_bot};
+use support::running::{Running, posts_to, start_bot};
 
 const WAIT: Duration = Duration::from_secs(15);
 const QUIET: Duration = Duration::from_millis(800);
@@ -62,11 +62,6 @@ fn clock(start: u64) -> (Arc<AtomicU64>, bedside::discord::Clock) {
 async fn start(fake: &FakeDiscord, setup: Setup, store: Store, clock: bedside::discord::Clock) -> Running {
     logs();
     start_bot(fake, setup, Overrides::default(), Services { store: Arc::new(store), clock }).await
-}
-
-fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {
-    let path = format!("/channels/{channel}/messages");
-    move |r| r.is("POST", &path)
 }
 
 fn delivered(fake: &FakeDiscord, channel: u64) -> usize {

@@ -269,27 +269,20 @@ fn takes_es(word: &str) -> bool {
 }
 
 fn words(text: &str) -> Vec<(u32, u32)> {
-    let mut words = Vec::with_capacity(text.len() / 5 + 1);
-    let mut start: Option<usize> = None;
+    // Plain ASCII (most chat) is split byte by byte, skipping UTF-8 decoding; same rule either way.
     if text.is_ascii() {
-        for (i, b) in text.bytes().enumerate() {
-            let inside = b.is_ascii_alphanumeric() || (b == b'\'' && start.is_some());
-            match (inside, start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    words.push((s as u32, i as u32));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(s) = start {
-            words.push((s as u32, text.len() as u32));
-        }
-        return words;
+        split_words(text.len(), text.bytes().enumerate().map(|(i, b)| (i, b.is_ascii_alphanumeric(), b == b'\'')))
+    } else {
+        split_words(text.len(), text.char_indices().map(|(i, c)| (i, c.is_alphanumeric(), c == '\'')))
     }
-    for (i, c) in text.char_indices() {
-        let inside = c.is_alphanumeric() || (c == '\'' && start.is_some());
+}
+
+/// Words are runs of letters and digits; an apostrophe inside a word belongs to it ("Kayla's").
+fn split_words(len: usize, chars: impl Iterator<Item = (usize, bool, bool)>) -> Vec<(u32, u32)> {
+    let mut words = Vec::with_capacity(len / 5 + 1);
+    let mut start: Option<usize> = None;
+    for (i, alphanumeric, apostrophe) in chars {
+        let inside = alphanumeric || (apostrophe && start.is_some());
         match (inside, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
@@ -300,7 +293,7 @@ fn words(text: &str) -> Vec<(u32, u32)> {
         }
     }
     if let Some(s) = start {
-        words.push((s as u32, text.len() as u32));
+        words.push((s as u32, len as u32));
     }
     words
 }

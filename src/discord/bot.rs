@@ -235,14 +235,8 @@ impl Bot {
 
     /// A channel is watched when it, or the channel a thread hangs under, is on the watch list.
     fn watched(&self, guild: u64, channel: u64) -> bool {
-        let watch = self.watch_list();
-        let Ok(guilds) = self.guilds.read() else { return false };
-        let Some(view) = guilds.get(&guild) else { return false };
-        let listed = |id: u64| {
-            watch.iter().any(|w| w == &id.to_string())
-                || view.channels.get(&id).is_some_and(|c| watch.iter().any(|w| w == &c.name.to_lowercase()))
-        };
-        listed(channel) || view.channels.get(&channel).and_then(|c| c.parent).is_some_and(listed)
+        let parent = self.guilds.read().ok().and_then(|g| g.get(&guild)?.channels.get(&channel)?.parent);
+        self.watched_directly(guild, channel) || parent.is_some_and(|p| self.watched_directly(guild, p))
     }
 
     fn member_is_staff(&self, guild: u64, roles: &[RoleId], permissions: Option<Permissions>) -> bool {

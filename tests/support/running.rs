@@ -7,7 +7,7 @@ use bedside::discord::{Connection, Overrides, Services};
 use bedside::setup::Setup;
 use tokio::sync::oneshot;
 
-use super::fake_discord::{APPLICATION_ID, FakeDiscord, GUILD_ID};
+use super::fake_discord::{APPLICATION_ID, FakeDiscord, GUILD_ID, RecordedRequest};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -39,4 +39,10 @@ pub async fn start_bot(fake: &FakeDiscord, setup: Setup, overrides: Overrides, s
     let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
     fake.wait_for_request(|r| r.is("PUT", &commands), WAIT).await.expect("commands registered");
     Running { stop, task }
+}
+
+/// Matches a `POST /channels/{channel}/messages`: a message the bot sent there.
+pub fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {
+    let path = format!("/channels/{channel}/messages");
+    move |r| r.is("POST", &path)
 }
