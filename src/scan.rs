@@ -128,7 +128,8 @@ impl<'d> Scanner<'d> {
     pub fn finish_file(&mut self) {
         self.report.unanswered_feedback_count += self.pending.len() as u64;
         let mut pending: Vec<FeedbackItem> = self.pending.drain().filter_map(|(_, v)| v.map(|b| *b)).collect();
-        pending.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        // By time, then by link (the message id): a report reads the same on every run.
+        pending.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.link.cmp(&b.link)));
         let room = self.report.max_listed.saturating_sub(self.report.unanswered_feedback.len());
         self.report.unanswered_feedback.extend(pending.into_iter().take(room));
     }

@@ -172,6 +172,37 @@ fn scan_names_the_file_and_position_of_bad_input_and_keeps_the_rest() {
     assert!(Path::new(dir.path()).exists());
 }
 
+#[test]
+fn scan_lists_unanswered_feedback_in_the_same_order_every_run() {
+    // Feedback posted in the same second: the order must come from the data, not from a hash map.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let messages: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{}","timestamp":"2026-10-01T12:00:00+00:00","content":"The front desk team was so kind, thank you! {i}","author":{{"id":"{}","roles":[]}}}}"#,
+                700 + (i * 7) % 12,
+                50 + i
+            )
+        })
+        .collect();
+    let export = format!(
+        r#"{{"guild":{{"id":"1"}},"channel":{{"id":"2","name":"feedback"}},"messages":[{}]}}"#,
+        messages.join(",")
+    );
+    let path = dir.path().join("feedback.json");
+    std::fs::write(&path, export).expect("write");
+    let run = || stdout(&bedside(&["scan", "--format", "json", path.to_str().expect("path")], ""));
+    let first = run();
+    let links: Vec<&str> = first.lines().filter(|l| l.contains("\"link\"")).collect();
+    assert_eq!(links.len(), 12, "every feedback message is listed: {first}");
+    let mut sorted = links.clone();
+    sorted.sort();
+    assert_eq!(links, sorted, "same-second feedback is listed by message id");
+    for _ in 0..3 {
+        assert_eq!(run(), first);
+    }
+}
+
 fn bedside_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bedside"));
     command.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("BEDSIDE_CONFIG").env_remove("DISCORD_TOKEN");
