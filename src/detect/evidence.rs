@@ -77,9 +77,10 @@ impl<'t> Evidence<'t> {
         let Builtins { patient_words, staff_words, you_words } = book.builtins;
         let words = words(text);
         let mut present = vec![false; book.patterns.len()];
-        let (set, globals) = book.set_for(role);
-        for local in set.matches(text).iter() {
-            present[globals[local]] = true;
+        for set in book.sets_for(role) {
+            for local in set.set.matches(text).iter() {
+                present[set.globals[local]] = true;
+            }
         }
         let patterns = (0..book.patterns.len()).map(|_| OnceCell::new()).collect();
         let mut lexicons: Vec<Vec<Occurrence>> = vec![Vec::new(); book.lexicon_names.len()];
