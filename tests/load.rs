@@ -1,8 +1,10 @@
-//! A load measurement of the live bot, not a timed test: the unmodified serenity client inside
-//! `bedside::discord::run` against the scripted fake Discord (as in `tests/bot.rs`), fed patient
-//! feedback at a steady 100 messages/s for 5 s, then a flood of 2,000 at once (plus one message in
-//! the other guild halfway through). It prints latencies, drain time, heartbeats and memory, and
-//! asserts only correctness: every message acknowledged exactly once and shared with staff once.
+//! A load measurement of the live bot, not a timed test: the real `bedside run` binary, in its own
+//! process, against the scripted fake Discord (as in `tests/bot.rs`) through `BEDSIDE_DISCORD_API`,
+//! with a file-backed store as in production. It is fed patient feedback at a steady 100
+//! messages/s for 5 s, then a flood of 2,000 at once (plus one message in the other guild halfway
+//! through). It prints latencies, drain time, heartbeats and the bot process's memory, and asserts
+//! only correctness: every message acknowledged exactly once and shared with staff once, and a
+//! clean exit on SIGTERM.
 //!
 //! ```sh
 //! cargo test --release --test load -- --ignored --nocapture
@@ -14,11 +16,10 @@
 //! `message_reference.message_id` is that message (the acknowledgement), by
 //! `RecordedRequest::received_at`. Both ends are `std::time::Instant`s in this process.
 //!
-//! The fake, the bot and this harness share one tokio runtime with 2 workers (as in
-//! `tests/bot.rs`) on a 2-core machine, so every figure includes the fake's own work (serenity-type
-//! validation of every dispatch, HTTP parsing, echoing the bot's own messages back) and the memory
-//! figure is an upper bound for the bot. The bot's store is SQLite in memory (as in `tests/bot.rs`):
-//! its commits cost no disk writes here, which a file-backed store in production does pay.
+//! The fake and this harness share this process (a tokio runtime with 2 workers); the bot has its
+//! own, as in production. Both run on the same 2-core machine, so the latencies include the fake's
+//! own work (serenity-type validation of every dispatch, HTTP parsing, echoing the bot's own
+//! messages back). Memory is the bot process's own peak (`VmHWM` of its `/proc/PID/status`).
 
 mod support;
 
@@ -27,11 +28,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
 use bedside::detect::{Message as Draft, Role};
-use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use support::fake_discord::*;
-use support::running::{Running, start_bot};
 
 /// Steady phase: this many messages per second…
 const STEADY_RATE: u64 = 100;
@@ -76,20 +78,84 @@ fn feedback_text(i: usize) -> String {
     format!("{} #{}", TEXTS[i % TEXTS.len()], i + 1)
 }
 
-/// The embedded configuration with no acknowledgement cooldown, so every feedback message gets its
-/// own reply.
-fn setup() -> Setup {
-    let setup = Setup::load(None).expect("embedded configuration");
-    let mut config = (*setup.config).clone();
-    config.acknowledgements.cooldown = Duration::ZERO;
-    Setup { config: Arc::new(config), detector: setup.detector }
+/// A copy of the project's `config/` with no acknowledgement cooldown, so every feedback message
+/// gets its own reply; the bot process reads it with `--config`.
+fn config_dir(into: &Path) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("config copy");
+        for entry in std::fs::read_dir(from).expect("config dir") {
+            let path = entry.expect("config entry").path();
+            let target = to.join(path.file_name().expect("file name"));
+            if path.is_dir() {
+                copy(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy a config file");
+            }
+        }
+    }
+    let dir = into.join("config");
+    copy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"), &dir);
+    let main = dir.join("bedside.toml");
+    let text = std::fs::read_to_string(&main).expect("bedside.toml");
+    let patched: Vec<String> = text
+        .lines()
+        .map(|l| if l.trim_start().starts_with("cooldown_hours") { "cooldown_hours = 0".to_string() } else { l.into() })
+        .collect();
+    assert_ne!(patched.join("\n"), text.trim_end(), "bedside.toml has an acknowledgements.cooldown_hours to patch");
+    std::fs::write(&main, patched.join("\n")).expect("write bedside.toml");
+    dir
 }
 
-/// Starts the bot against the fake on its durable path, as in production: decisions and their
-/// actions go through the store (in memory here).
-async fn start(fake: &FakeDiscord, setup: Setup, overrides: Overrides) -> Running {
-    let store = Arc::new(bedside::store::Store::open_in_memory().expect("store"));
-    start_bot(fake, setup, overrides, Services::new(store)).await
+/// The bot, as its own process: `bedside run` with the environment a practice would set.
+struct BotProcess {
+    child: Child,
+}
+
+impl BotProcess {
+    async fn start(fake: &FakeDiscord, config: &Path, work: &Path) -> BotProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_bedside"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env_clear()
+            .env("DISCORD_TOKEN", fake.token())
+            .env("BEDSIDE_DISCORD_API", fake.api_base())
+            .env("DATABASE_URL", format!("sqlite://{}", work.join("bedside.db").display()))
+            .env("RUST_LOG", "bedside=warn,serenity=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the bedside binary");
+        fake.wait_ready(STALL).await.expect("bot identified");
+        let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
+        fake.wait_for_request(|r| r.is("PUT", &commands), STALL).await.expect("commands registered");
+        BotProcess { child }
+    }
+
+    fn proc(&self, file: &str) -> String {
+        format!("/proc/{}/{file}", self.child.id())
+    }
+
+    /// SIGTERM, then the exit status, which must be 0 (a clean shutdown).
+    fn stop(mut self) {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(sent.success(), "SIGTERM sent");
+        let deadline = Instant::now() + STALL;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the bot") {
+                assert!(status.success(), "the bot exits cleanly on SIGTERM: {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the bot stops within {STALL:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
 }
 
 /// One message the fake dispatched.
@@ -123,9 +189,9 @@ fn shared_message(r: &RecordedRequest) -> Option<u64> {
     link.rsplit('/').next()?.parse().ok()
 }
 
-/// `(VmHWM, VmRSS)` of this process in kB.
-fn memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// `(VmHWM, VmRSS)` in kB of the process whose `/proc/…/status` this is.
+fn memory(status_path: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(status_path).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -136,9 +202,10 @@ fn memory() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-/// CPU time in clock ticks: `(this process, the whole machine busy, the whole machine total)`.
-fn cpu_ticks() -> (u64, u64, u64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time in clock ticks: `(the process whose `/proc/…/stat` this is, the whole machine busy, the
+/// whole machine total)`.
+fn cpu_ticks(stat_path: &str) -> (u64, u64, u64) {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
     // Fields after the command name: state is field 3, utime and stime are fields 14 and 15.
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
     let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
@@ -166,7 +233,7 @@ fn cpu_between(a: (u64, u64, u64), b: (u64, u64, u64)) -> String {
     let busy = (b.1 - a.1) as f64;
     let total = ((b.2 - a.2) as f64).max(1.0);
     format!(
-        "this process {:.2} s CPU ({:.0}% of all cores), everything else {:.0}%",
+        "the bot {:.2} s CPU ({:.0}% of all cores), everything else (the fake, the harness, the rest) {:.0}%",
         own / hz,
         100.0 * own / total,
         100.0 * (busy - own).max(0.0) / total
@@ -289,10 +356,11 @@ async fn steady_load_then_a_flood() {
 
 async fn measure() {
     let steady_count = (STEADY_RATE * STEADY_SECS) as usize;
-    let mem_start = memory();
     let load_start = loadavg();
-    let setup = setup();
-    let mem_setup = memory();
+    let work = tempfile::tempdir().expect("tempdir");
+    let config = config_dir(work.path());
+    let setup = Setup::load(Some(&config)).expect("the patched configuration");
+    assert!(setup.config.acknowledgements.cooldown.is_zero(), "no acknowledgement cooldown in the load run");
     // Every text sent is patient feedback, so every message calls for an acknowledgement.
     let texts = (0..steady_count + FLOOD).map(feedback_text).chain([OTHER_TEXT.to_string()]);
     for text in texts {
@@ -313,9 +381,10 @@ async fn measure() {
     let fake = FakeDiscord::start().await;
     fake.set_heartbeat_interval(HEARTBEAT);
     let started = Instant::now();
-    let bot = start(&fake, setup, Overrides::default()).await;
+    let bot = BotProcess::start(&fake, &config, work.path()).await;
     let ready_in = started.elapsed();
-    let mem_ready = memory();
+    let (status, stat) = (bot.proc("status"), bot.proc("stat"));
+    let mem_ready = memory(&status);
     let stop_watching = Arc::new(AtomicBool::new(false));
     let heartbeat_watch = watch_heartbeats(fake.clone(), stop_watching.clone());
     let connections_before = fake.connection_count();
@@ -328,7 +397,7 @@ async fn measure() {
         FLOOD
     );
     println!(
-        "  bot ready in {} (IDENTIFY → READY → commands registered); heartbeat interval {} ms",
+        "  bot process started and ready in {} (start → IDENTIFY → READY → commands registered); heartbeat interval {} ms",
         ms(ready_in),
         HEARTBEAT.as_millis()
     );
@@ -338,7 +407,7 @@ async fn measure() {
 
     // 1. Steady: 100/s for 5 s.
     let seq = fake.last_seq();
-    let cpu_steady = cpu_ticks();
+    let cpu_steady = cpu_ticks(&stat);
     let mut steady = Vec::with_capacity(steady_count);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
     let steady_start = Instant::now();
@@ -351,14 +420,14 @@ async fn measure() {
     }
     let steady_sent_in = steady_start.elapsed();
     drain(&fake, seq + 3 * steady_count as u64, "steady phase").await;
-    let cpu_steady = cpu_between(cpu_steady, cpu_ticks());
-    let mem_steady = memory();
+    let cpu_steady = cpu_between(cpu_steady, cpu_ticks(&stat));
+    let mem_steady = memory(&status);
 
     // 2. Flood: 2,000 back to back, and 3. one message in the other guild halfway through.
     let seq = fake.last_seq();
     let mut flood = Vec::with_capacity(FLOOD);
     let mut other_sent = None;
-    let cpu_flood = cpu_ticks();
+    let cpu_flood = cpu_ticks(&stat);
     let flood_start = Instant::now();
     for i in 0..FLOOD {
         if i == FLOOD / 2 && other_watched {
@@ -379,12 +448,12 @@ async fn measure() {
     let flood_dispatched_in = flood_start.elapsed();
     let other_dispatches = if other_sent.is_some() { 2 + other_shares as u64 } else { 0 };
     drain(&fake, seq + 3 * FLOOD as u64 + other_dispatches, "flood").await;
-    let cpu_flood = cpu_between(cpu_flood, cpu_ticks());
+    let cpu_flood = cpu_between(cpu_flood, cpu_ticks(&stat));
     tokio::time::sleep(QUIET).await;
     stop_watching.store(true, Ordering::Relaxed);
     let run_end = Instant::now();
     let heartbeat_at = heartbeat_watch.join().expect("heartbeat watcher");
-    let mem_end = memory();
+    let mem_end = memory(&status);
 
     // Correlate.
     let requests = fake.requests();
@@ -519,36 +588,11 @@ async fn measure() {
     println!("The fake's post_message() itself: {}", post_cost.line());
     let pair = |m: (u64, u64)| format!("{} / {}", mb(m.0), mb(m.1));
     println!(
-        "Memory, whole test process (harness + fake + bot, whose store is SQLite in memory as in tests/bot.rs), \
-         VmHWM / VmRSS: start {}; after Setup::load {}; bot ready {}; after steady {}; end {}",
-        pair(mem_start),
-        pair(mem_setup),
+        "Memory of the bot process (its store a SQLite file, as in production), VmHWM / VmRSS: ready {}; \
+         after steady {}; end {}",
         pair(mem_ready),
         pair(mem_steady),
         pair(mem_end)
-    );
-    // What the fake keeps (every request with its headers, every stored message, and the same
-    // again in its gateway replay log), as JSON text; in memory, as serde_json values, it is larger.
-    let request_text: usize = requests
-        .iter()
-        .map(|r| {
-            r.path.len()
-                + r.body.as_ref().map_or(0, |b| b.to_string().len())
-                + r.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-        })
-        .sum();
-    let stored_text: usize = [CH_FEEDBACK, CH_STAFF_FEEDBACK, OTHER_CH_GENERAL]
-        .iter()
-        .flat_map(|c| fake.channel_messages(*c))
-        .map(|m| m.to_string().len())
-        .sum();
-    println!(
-        "  the fake retains ≈ {} of JSON text ({} in {} requests, {} of stored messages, about as much again in its \
-         replay log), part of the growth after ready",
-        mb(((request_text + 2 * stored_text) / 1024) as u64),
-        mb((request_text / 1024) as u64),
-        requests.len(),
-        mb((stored_text / 1024) as u64)
     );
     println!("Load average (1/5/15 min) at start {load_start}, at end {}", loadavg());
     println!(
@@ -559,7 +603,7 @@ async fn measure() {
     );
 
     println!();
-    println!("| load (release build, 2-core machine, bot + fake Discord in one process) | figure | goal |");
+    println!("| load (release build, 2-core machine, the bot process + the fake Discord) | figure | goal |");
     println!("|---|---|---|");
     println!(
         "| steady: {STEADY_RATE} feedback messages/s for {STEADY_SECS} s, MESSAGE_CREATE → acknowledgement POST | p50 **{}**, p99 **{}** (max {}) | p99 < 20 ms |",
@@ -601,7 +645,7 @@ async fn measure() {
         ms(hb_flood_gap)
     );
     println!(
-        "| peak memory, whole test process (upper bound for the bot) | {} ({} once the bot was ready) | bot < 50 MB |",
+        "| peak memory of the bot process (VmHWM) | {} ({} once it was ready) | < 50 MB |",
         mb(mem_end.0),
         mb(mem_ready.0)
     );
@@ -612,7 +656,7 @@ async fn measure() {
     println!();
 
     let fake_problems = fake.problems();
-    bot.stop().await;
+    bot.stop();
     fake.shutdown().await;
     assert!(fake_problems.is_empty(), "the fake found problems: {fake_problems:?}");
     assert!(problems.is_empty(), "{} problems, first ones: {:#?}", problems.len(), &problems[..problems.len().min(20)]);
