@@ -21,8 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{AckLedger, Feedback, Flag};
 
 /// The schema, in order. A database at `user_version` N has had the first N applied.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_post_counts.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_post_counts.sql"),
+    include_str!("../migrations/0003_outbox_guild.sql"),
+];
 
 /// Where the database is when `DATABASE_URL` is not set.
 pub const DEFAULT_URL: &str = "sqlite://data/bedside.db";
@@ -217,7 +220,7 @@ impl Store {
                 to_i64(now)
             ],
         )?;
-        enqueue(&tx, flag.message, actions, now)?;
+        enqueue(&tx, flag.guild, flag.message, actions, now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -253,7 +256,7 @@ impl Store {
                 to_i64(now)
             ],
         )?;
-        enqueue(&tx, f.message, actions, now)?;
+        enqueue(&tx, f.guild, f.message, actions, now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -327,37 +330,68 @@ impl Store {
     }
 
     /// Adds actions for a message already handled (a resolved alert, a reminder).
-    pub fn enqueue(&self, message: Option<u64>, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+    pub fn enqueue(
+        &self,
+        guild: Option<u64>,
+        message: Option<u64>,
+        actions: &[NewAction],
+        now: u64,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for a in actions {
             tx.execute(
-                "INSERT OR IGNORE INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-                params![a.kind, message.map(to_i64), a.payload, to_i64(now)],
+                "INSERT OR IGNORE INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+                params![a.kind, guild.map(to_i64), message.map(to_i64), a.payload, to_i64(now)],
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    /// Actions due now, oldest first.
+    /// Actions due now, guilds taking turns: each guild's oldest first, then each one's second
+    /// oldest, and so on. So a burst of thousands in one guild does not stand in front of another
+    /// guild's one action; within a guild (and so within a message) the order is the recorded one.
     pub fn due(&self, now: u64, limit: usize) -> Result<Vec<Pending>, StoreError> {
         let conn = self.conn();
+        // One indexed page per guild, interleaved here: a single query ranking every pending row
+        // re-sorted thousands of rows on each call during a burst.
+        let guilds: Vec<Option<i64>> = conn
+            .prepare_cached("SELECT DISTINCT guild_id FROM outbox WHERE status = 'pending'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, kind, message_id, payload, attempts FROM outbox
-             WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+             WHERE status = 'pending' AND guild_id IS ?1 AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![to_i64(now), limit as i64], |r| {
-            Ok(Pending {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                message_id: r.get::<_, Option<i64>>(2)?.map(to_u64),
-                payload: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut pages: Vec<std::vec::IntoIter<Pending>> = Vec::with_capacity(guilds.len());
+        for guild in guilds {
+            let rows = stmt.query_map(params![guild, to_i64(now), limit as i64], |r| {
+                Ok(Pending {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    message_id: r.get::<_, Option<i64>>(2)?.map(to_u64),
+                    payload: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })?;
+            pages.push(rows.collect::<Result<Vec<_>, _>>()?.into_iter());
+        }
+        // Take turns: each guild's first, then each one's second, and so on.
+        let mut due = Vec::new();
+        while due.len() < limit {
+            let before = due.len();
+            for page in &mut pages {
+                if due.len() < limit {
+                    due.extend(page.next());
+                }
+            }
+            if due.len() == before {
+                break;
+            }
+        }
+        Ok(due)
     }
 
     /// How many actions are still pending.
@@ -485,7 +519,14 @@ impl Store {
     }
 
     /// Records a stagnation reminder with its action: the channel's reminder time and the tip's use.
-    pub fn record_reminder(&self, channel: u64, tip: &str, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+    pub fn record_reminder(
+        &self,
+        guild: u64,
+        channel: u64,
+        tip: &str,
+        actions: &[NewAction],
+        now: u64,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
@@ -499,8 +540,9 @@ impl Store {
         )?;
         for a in actions {
             tx.execute(
-                "INSERT INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at) VALUES (?1, NULL, ?2, 'pending', ?3, ?3)",
-                params![a.kind, a.payload, to_i64(now)],
+                "INSERT INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
+                 VALUES (?1, ?2, NULL, ?3, 'pending', ?4, ?4)",
+                params![a.kind, to_i64(guild), a.payload, to_i64(now)],
             )?;
         }
         tx.commit()?;
@@ -618,12 +660,18 @@ fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -
     Ok(n == 1)
 }
 
-fn enqueue(tx: &rusqlite::Transaction<'_>, message: u64, actions: &[NewAction], now: u64) -> Result<(), StoreError> {
+fn enqueue(
+    tx: &rusqlite::Transaction<'_>,
+    guild: Option<u64>,
+    message: u64,
+    actions: &[NewAction],
+    now: u64,
+) -> Result<(), StoreError> {
     for a in actions {
         tx.execute(
-            "INSERT OR IGNORE INTO outbox (kind, message_id, payload, status, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-            params![a.kind, to_i64(message), a.payload, to_i64(now)],
+            "INSERT OR IGNORE INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![a.kind, guild.map(to_i64), to_i64(message), a.payload, to_i64(now)],
         )?;
     }
     Ok(())
@@ -670,6 +718,32 @@ mod tests {
 
     fn dm(text: &str) -> NewAction {
         NewAction { kind: "dm".into(), payload: text.into() }
+    }
+
+    #[test]
+    fn due_actions_take_turns_between_guilds() {
+        let store = Store::open_in_memory().expect("store");
+        let alert = || NewAction { kind: "alert".into(), payload: "{}".into() };
+        // A burst of five flags in guild 1, then one in guild 2.
+        for m in 1..=5 {
+            store.record_flag(&flag(m), &[dm("{}"), alert()], NOW).expect("write");
+        }
+        store.record_flag(&Flag { guild: Some(2), ..flag(100) }, &[dm("{}"), alert()], NOW).expect("write");
+        let order: Vec<(Option<u64>, String)> =
+            store.due(NOW, 100).expect("due").into_iter().map(|p| (p.message_id, p.kind)).collect();
+        // Guild 2's DM comes second, not eleventh; each message's own actions stay in order.
+        assert_eq!(order[0], (Some(1), "dm".to_string()));
+        assert_eq!(order[1], (Some(100), "dm".to_string()));
+        assert_eq!(order[2], (Some(1), "alert".to_string()));
+        assert_eq!(order[3], (Some(100), "alert".to_string()));
+        assert_eq!(order.len(), 12);
+        for m in [1u64, 2, 3, 4, 5, 100] {
+            let kinds: Vec<&str> = order.iter().filter(|(id, _)| *id == Some(m)).map(|(_, k)| k.as_str()).collect();
+            assert_eq!(kinds, ["dm", "alert"], "message {m}'s actions in recorded order");
+        }
+        // The page limit keeps the turns: two rows are one from each guild.
+        let page: Vec<Option<u64>> = store.due(NOW, 2).expect("due").into_iter().map(|p| p.message_id).collect();
+        assert_eq!(page, [Some(1), Some(100)]);
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! - `bot.rs`: the bot's state and its event handlers (gather facts → `policy` decides → act).
 //! - `commands.rs`: `/check`, the "Check with Bedside" menu, `/tip`, `/bedside status`.
 //! - `deliver.rs`: REST calls with retries, and which failures are final.
+//! - `lanes.rs`: how many events are handled at once, per guild and in all.
+//! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks.
+//! - `schedule.rs`: stagnation reminders and the retention purge.
 //! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
 
 mod bot;
 mod commands;
 mod deliver;
+mod lanes;
 mod outbox;
 mod schedule;
 

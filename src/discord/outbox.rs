@@ -1,15 +1,15 @@
 //! Delivering the outbox: every action Bedside decided on (a DM, an alert, a reply, a share, a
 //! removal, a reminder) waits in the store until Discord has it.
 //!
-//! The worker wakes when an action is recorded (and once a second for retries), takes what is due,
-//! and carries out each message's actions in the order they were recorded (remove, then DM, then
-//! the alert, which pings the author if the DM could not be delivered), different messages
-//! concurrently. A transient failure (429, 5xx, a network error) is retried in-process with
+//! The worker wakes when an action is recorded (and once a second for retries), takes what is due
+//! with guilds taking turns, and carries out each message's actions in the order they were
+//! recorded (remove, then DM, then the alert, which pings the author if the DM could not be
+//! delivered), different messages concurrently. A transient failure (429, 5xx, a network error) is retried in-process with
 //! backoff, then again later with a growing delay; an action that can never succeed (DMs closed,
 //! a deleted channel or message) takes its fallback and is marked failed, not retried forever.
 //! After a restart the worker simply finds what is still pending.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use serenity::all::{
     ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage, EditMessage, Http,
     MessageId, UserId,
 };
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use super::bot::{Bot, embed};
 use super::deliver::{Failure, classify, with_retry};
@@ -28,6 +28,8 @@ use crate::store::{NewAction, Pending};
 
 /// How many messages' actions are delivered at once.
 const CONCURRENT_MESSAGES: usize = 32;
+/// How many due actions one top-up reads.
+const DUE_PAGE: usize = 200;
 /// The longest a failing action waits before its next try.
 const MAX_RETRY_DELAY: u64 = 3600;
 
@@ -92,49 +94,88 @@ impl Act {
     }
 }
 
-/// Runs until the task is aborted: delivers what is due, then waits to be woken.
+/// Runs until the task is aborted: keeps up to [`CONCURRENT_MESSAGES`] messages' actions in
+/// delivery, topping up with what is due (guilds taking turns, see [`Store::due`]) as places free
+/// and whenever something new is recorded. There is no batch to wait for: a new action in a quiet
+/// guild starts as soon as one delivery anywhere finishes.
+///
+/// [`Store::due`]: crate::store::Store::due
 pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
-    let limit = Arc::new(Semaphore::new(CONCURRENT_MESSAGES));
+    let mut in_flight: HashMap<tokio::task::Id, Group> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut top_up = true;
     loop {
-        let now = bot.now();
-        let due = match bot.with_store(|s| s.due(now, 500)) {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read the outbox");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
-            }
-        };
-        if due.is_empty() {
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-            continue;
-        }
-        // Each message's actions in order; messages side by side.
-        let mut groups: BTreeMap<(u64, i64), Vec<Pending>> = BTreeMap::new();
-        for p in due {
-            let key = match p.message_id {
-                Some(m) => (m, 0),
-                None => (0, p.id),
-            };
-            groups.entry(key).or_default().push(p);
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, group) in groups {
-            let (bot, http, limit) = (bot.clone(), http.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire().await;
-                for pending in group {
-                    if !deliver(&bot, &http, &pending).await {
-                        break; // a later action of this message may depend on this one
+        if top_up && in_flight.len() < CONCURRENT_MESSAGES {
+            top_up = false;
+            match bot.with_store(|s| s.due(bot.now(), DUE_PAGE)) {
+                Ok(due) => {
+                    let busy: HashSet<Group> = in_flight.values().copied().collect();
+                    for (group, actions) in groups(due) {
+                        if in_flight.len() >= CONCURRENT_MESSAGES {
+                            break;
+                        }
+                        if busy.contains(&group) {
+                            continue; // its earlier actions are still being delivered
+                        }
+                        let (bot, http) = (bot.clone(), http.clone());
+                        let task = tasks.spawn(async move {
+                            for pending in actions {
+                                if !deliver(&bot, &http, &pending).await {
+                                    break; // a later action of this message may depend on this one
+                                }
+                            }
+                        });
+                        in_flight.insert(task.id(), group);
                     }
                 }
-            });
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read the outbox");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    top_up = true;
+                    continue;
+                }
+            }
         }
-        while tasks.join_next().await.is_some() {}
+        tokio::select! {
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => {
+                        tracing::error!(error = %e, "an outbox delivery task failed; its actions stay pending");
+                        e.id()
+                    }
+                };
+                in_flight.remove(&id);
+                // Refill in steps rather than after every delivery: each top-up is a query.
+                top_up |= in_flight.len() <= CONCURRENT_MESSAGES / 2;
+            }
+            () = wake.notified() => top_up = true,
+            () = tokio::time::sleep(Duration::from_secs(1)) => top_up = true,
+        }
     }
+}
+
+/// The actions of one message (or one reminder), delivered in order by one task.
+type Group = (u64, i64);
+
+/// Due actions grouped by message, groups in the order their first action came (the fair order).
+fn groups(due: Vec<Pending>) -> Vec<(Group, Vec<Pending>)> {
+    let mut order: Vec<(Group, Vec<Pending>)> = Vec::new();
+    let mut index: HashMap<Group, usize> = HashMap::new();
+    for p in due {
+        let key = match p.message_id {
+            Some(m) => (m, 0),
+            None => (0, p.id),
+        };
+        match index.get(&key) {
+            Some(&i) => order[i].1.push(p),
+            None => {
+                index.insert(key, order.len());
+                order.push((key, vec![p]));
+            }
+        }
+    }
+    order
 }
 
 /// Carries out one action and records the result. False when it is to be tried again later.

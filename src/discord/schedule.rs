@@ -73,7 +73,8 @@ fn remind(bot: &Bot, now: u64) {
                 target: reminder.channel,
                 tip_id: reminder.tip.id.clone(),
             };
-            match bot.with_store(|s| s.record_reminder(reminder.channel, &reminder.tip.id, &[act.to_new()], now)) {
+            match bot.with_store(|s| s.record_reminder(guild, reminder.channel, &reminder.tip.id, &[act.to_new()], now))
+            {
                 Ok(()) => {
                     tracing::info!(channel = reminder.channel, tip = %reminder.tip.id, "stagnation reminder");
                     bot.wake.notify_one();
