@@ -220,7 +220,7 @@ impl Store {
                 to_i64(now)
             ],
         )?;
-        enqueue(&tx, flag.guild, flag.message, actions, now)?;
+        enqueue(&tx, flag.guild, Some(flag.message), actions, now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -256,7 +256,7 @@ impl Store {
                 to_i64(now)
             ],
         )?;
-        enqueue(&tx, f.guild, f.message, actions, now)?;
+        enqueue(&tx, f.guild, Some(f.message), actions, now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -339,13 +339,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        for a in actions {
-            tx.execute(
-                "INSERT OR IGNORE INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-                params![a.kind, guild.map(to_i64), message.map(to_i64), a.payload, to_i64(now)],
-            )?;
-        }
+        enqueue(&tx, guild, message, actions, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -538,13 +532,7 @@ impl Store {
             "INSERT INTO tips_used (tip_id, channel_id, used_at) VALUES (?1, ?2, ?3)",
             params![tip, to_i64(channel), to_i64(now)],
         )?;
-        for a in actions {
-            tx.execute(
-                "INSERT INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
-                 VALUES (?1, ?2, NULL, ?3, 'pending', ?4, ?4)",
-                params![a.kind, to_i64(guild), a.payload, to_i64(now)],
-            )?;
-        }
+        enqueue(&tx, Some(guild), None, actions, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -660,19 +648,22 @@ fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -
     Ok(n == 1)
 }
 
+/// Adds actions to the outbox inside a caller's transaction. An action already recorded for the
+/// same message is ignored (`UNIQUE (kind, message_id)`); actions of no message (reminders) never
+/// collide, as SQLite's NULLs are distinct.
 fn enqueue(
     tx: &rusqlite::Transaction<'_>,
     guild: Option<u64>,
-    message: u64,
+    message: Option<u64>,
     actions: &[NewAction],
     now: u64,
 ) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+    )?;
     for a in actions {
-        tx.execute(
-            "INSERT OR IGNORE INTO outbox (kind, guild_id, message_id, payload, status, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-            params![a.kind, guild.map(to_i64), to_i64(message), a.payload, to_i64(now)],
-        )?;
+        insert.execute(params![a.kind, guild.map(to_i64), message.map(to_i64), a.payload, to_i64(now)])?;
     }
     Ok(())
 }

@@ -34,6 +34,7 @@ use std::process::{Child, Command, Stdio};
 use bedside::detect::{Message as Draft, Role};
 use bedside::setup::Setup;
 use support::fake_discord::*;
+use support::running::wait_connected;
 
 /// Steady phase: this many messages per second…
 const STEADY_RATE: u64 = 100;
@@ -126,10 +127,9 @@ impl BotProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the bedside binary");
-        fake.wait_ready(STALL).await.expect("bot identified");
-        let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
-        fake.wait_for_request(|r| r.is("PUT", &commands), STALL).await.expect("commands registered");
-        BotProcess { child }
+        let bot = BotProcess { child };
+        wait_connected(fake).await;
+        bot
     }
 
     fn proc(&self, file: &str) -> String {

@@ -49,6 +49,11 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Where the rule looks: its trigger, then each signal.
+    pub fn probes(&self) -> impl Iterator<Item = Probe> + '_ {
+        std::iter::once(self.trigger).chain(self.signals.iter().map(|s| s.probe))
+    }
+
     fn new(spec: RuleSpec, trigger: Probe, signals: Vec<CompiledSignal>) -> CompiledRule {
         // Required signals first (they can end the work at once), then by cost.
         let cost = |s: &CompiledSignal| match (s.required, s.probe, s.window) {
@@ -227,7 +232,7 @@ impl RuleBook {
         };
         let mut multi_lists: Vec<u64> = rules
             .iter()
-            .flat_map(|r| std::iter::once(r.trigger).chain(r.signals.iter().map(|s| s.probe)))
+            .flat_map(CompiledRule::probes)
             .filter_map(|p| match p {
                 Probe::Lexicon { lists, .. } if lists.count_ones() > 1 => Some(lists),
                 _ => None,
@@ -290,7 +295,7 @@ const SET_CACHE_BYTES: usize = 8 << 20;
 fn pattern_sets(rules: &[CompiledRule], patterns: &[Regex]) -> Result<Vec<PatternSet>, String> {
     let mut roles = vec![[false; 2]; patterns.len()];
     for rule in rules {
-        for probe in std::iter::once(rule.trigger).chain(rule.signals.iter().map(|s| s.probe)) {
+        for probe in rule.probes() {
             if let Probe::Pattern(i) = probe {
                 for role in [Role::Staff, Role::Patient] {
                     if rule.spec.kind.label().applies_to(role) {

@@ -35,10 +35,16 @@ pub async fn start_bot(fake: &FakeDiscord, setup: Setup, overrides: Overrides, s
     let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, services, async {
         let _ = stopped.await;
     }));
+    wait_connected(fake).await;
+    Running { stop, task }
+}
+
+/// Waits until a bot (in this process or its own) has identified with the fake and registered its
+/// commands in the main guild.
+pub async fn wait_connected(fake: &FakeDiscord) {
     fake.wait_ready(WAIT).await.expect("bot identified");
     let commands = format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands");
     fake.wait_for_request(|r| r.is("PUT", &commands), WAIT).await.expect("commands registered");
-    Running { stop, task }
 }
 
 /// Matches a `POST /channels/{channel}/messages`: a message the bot sent there.
