@@ -196,6 +196,7 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bedside=info,serenity=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
     limit_malloc_arenas();
+    release_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(crate::discord::run(
         setup,
@@ -239,6 +240,17 @@ fn limit_malloc_arenas() {
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Hands memory freed so far back to the operating system: loading the configuration built and
+/// dropped several MB (vetting templates and tips grows regex caches, see `Detector::fresh`), which
+/// glibc would otherwise keep for the life of the process.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

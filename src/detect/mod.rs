@@ -68,7 +68,11 @@ impl<'a> Message<'a> {
 }
 
 /// The compiled rules of one configuration. Cheap to share (`Arc`), safe across threads.
-#[derive(Debug)]
+///
+/// Each regex keeps match caches (lazy DFA states) per thread that searches with it; they grow
+/// with the variety of text searched. A clone shares the compiled rules and starts with empty
+/// caches (see [`Detector::fresh`]).
+#[derive(Clone, Debug)]
 pub struct Detector {
     book: RuleBook,
     practice: Practice,
@@ -95,6 +99,12 @@ impl Detector {
     pub fn new(config: &Config) -> Result<Detector, CompileError> {
         let book = RuleBook::compile(config).map_err(CompileError)?;
         Ok(Detector { book, practice: config.practice.clone(), thresholds: config.thresholds })
+    }
+
+    /// The same rules with empty match caches: what a long run should start from once a batch of
+    /// one-off analyses (such as vetting the configuration) is done with.
+    pub fn fresh(&self) -> Detector {
+        self.clone()
     }
 
     /// How many rules are loaded.

@@ -26,7 +26,7 @@ pub enum Probe {
     Feature(Feature),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CompiledSignal {
     pub name: Arc<str>,
     pub probe: Probe,
@@ -36,7 +36,7 @@ pub struct CompiledSignal {
     pub required: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CompiledRule {
     pub spec: RuleSpec,
     pub trigger: Probe,
@@ -73,7 +73,7 @@ impl CompiledRule {
 }
 
 /// One word of a lexicon in the automaton.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Term {
     pub lexicon: usize,
     pub ambiguous: bool,
@@ -90,7 +90,7 @@ pub struct Builtins {
     pub you_words: Option<usize>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RuleBook {
     /// Small sets over the patterns, each serving one role or both (see [`PatternSet`]).
     pub sets: Vec<PatternSet>,
@@ -277,7 +277,7 @@ impl RuleBook {
 /// nearly all of it building DFA states). Sets of [`PATTERNS_PER_SET`] settle into their caches
 /// (~97,000 corpus messages/s), at some cost on the same few messages repeated (~205,000 → ~167,000
 /// a second). Grouping by role compiles each pattern into one set only.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PatternSet {
     pub set: RegexSet,
     pub globals: Vec<usize>,
