@@ -188,6 +188,19 @@ pub fn check_answer(text: &str, analysis: &Analysis, detector: &Detector) -> Not
     }
 }
 
+/// The answer when a draft could not be checked (the analysis failed): say so, never "looks good".
+pub fn check_unavailable() -> Notice {
+    Notice {
+        title: "Could not check this draft".to_string(),
+        description: "Something went wrong while Bedside read this draft, so it has no verdict. Please try again \
+                      in a moment."
+            .to_string(),
+        fields: vec![],
+        colour: AMBER,
+        content: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

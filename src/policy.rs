@@ -66,6 +66,13 @@ pub struct Incoming<'a> {
 }
 
 impl Incoming<'_> {
+    /// The same facts about a different text (or about an owned copy of this one).
+    pub fn with_text(self, text: &str) -> Incoming<'_> {
+        let Incoming { id, channel, guild, author_id, author, system, watched, text: _, is_reply, mentions, posted_at } =
+            self;
+        Incoming { id, channel, guild, author_id, author, system, watched, text, is_reply, mentions, posted_at }
+    }
+
     pub fn link(&self) -> String {
         jump_link(self.guild, self.channel, self.id)
     }

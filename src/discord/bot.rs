@@ -1,13 +1,16 @@
 //! The live bot: serenity events in, the core's decisions carried out.
 //!
 //! Each handler gathers the facts (who wrote it, is the channel watched, roles, the time), asks
-//! [`policy`](crate::policy) what to do, and acts: a DM and a staff alert for a flag, a reply and a
-//! staff share for feedback. Handlers run concurrently (serenity spawns one task per event);
-//! [`Lanes`] bound how many act at once, per guild and in all, so a burst queues in its own guild's
-//! lane instead of delaying other guilds, and a slow REST call holds up only its own message. Message ids already handled are remembered, so a resumed
-//! gateway session that replays a message does not act twice.
+//! [`policy`](crate::policy) what to do — on the [`Analyst`] thread, where all detection runs —
+//! and records the actions for the outbox: a DM and a staff alert for a flag, a reply and a staff
+//! share for feedback. Handlers run concurrently (serenity spawns one task per event); [`Lanes`]
+//! bound how many act at once, per guild and in all, so a burst queues in its own guild's lane
+//! instead of delaying other guilds, and a slow REST call holds up only its own message. Message
+//! ids already handled are remembered, so a resumed gateway session that replays a message does
+//! not act twice.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,10 +23,12 @@ use serenity::all::{
 use serenity::async_trait;
 use tokio::sync::Notify;
 
+use super::analyst::{Analyst, Interrupted};
 use super::commands;
 use super::deliver::with_retry;
 use super::lanes::{self, Lanes};
 use super::outbox::Act;
+use super::post::Post;
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
 use crate::policy::{self, Author, EditOutcome, Feedback, Flag, Incoming, Outcome, RoleRef};
@@ -110,6 +115,8 @@ pub struct Bot {
     pub counters: Counters,
     me: OnceLock<u64>,
     lanes: Lanes,
+    /// Where every analysis runs (see [`Analyst`]).
+    analyst: Analyst,
     tip_cursor: AtomicUsize,
     started: u64,
     clock: Clock,
@@ -127,10 +134,11 @@ pub fn unix_now() -> u64 {
 }
 
 impl Bot {
-    pub fn new(setup: Setup, overrides: Overrides, store: Arc<Store>, clock: Clock) -> Bot {
+    pub fn new(setup: Setup, overrides: Overrides, store: Arc<Store>, clock: Clock) -> std::io::Result<Bot> {
         let mut staff = setup.config.staff.clone();
         staff.roles.extend(overrides.staff_roles.iter().map(|r| r.trim().to_lowercase()));
-        Bot {
+        let analyst = Analyst::start(setup.detector.clone())?;
+        Ok(Bot {
             setup,
             overrides,
             staff,
@@ -141,10 +149,11 @@ impl Bot {
             counters: Counters::default(),
             me: OnceLock::new(),
             lanes: Lanes::new(CONCURRENT_PER_GUILD, CONCURRENT_ACTIONS),
+            analyst,
             tip_cursor: AtomicUsize::new(0),
             started: clock(),
             clock,
-        }
+        })
     }
 
     /// Runs a store call. They are short (a WAL commit does not wait for the disk), so they run in
@@ -292,12 +301,12 @@ impl Bot {
         (self.clock)()
     }
 
-    fn author(&self, guild: u64, user: &serenity::all::User, webhook: bool, roles: Option<&[RoleId]>) -> Author {
-        if self.me.get() == Some(&user.id.get()) {
+    fn author(&self, guild: u64, user: UserId, bot: bool, webhook: bool, roles: Option<&[RoleId]>) -> Author {
+        if self.me.get() == Some(&user.get()) {
             Author::Myself
         } else if webhook {
             Author::Webhook
-        } else if user.bot {
+        } else if bot {
             Author::Bot
         } else if roles.is_some_and(|r| self.member_is_staff(guild, r, None)) {
             Author::Staff
@@ -387,32 +396,38 @@ impl Bot {
         }
     }
 
-    async fn on_message(&self, ctx: &Context, msg: &Message) {
-        if self.me.get() == Some(&msg.author.id.get()) {
-            return;
+    /// Whether a message is new to Bedside and not its own: only those are handled.
+    fn first_sight(&self, post: &Post) -> bool {
+        if self.me.get() == Some(&post.author.get()) {
+            return false;
         }
-        if !self.seen.lock().is_ok_and(|mut s| s.insert(msg.id.get())) {
-            tracing::debug!(message = msg.id.get(), "already handled; ignoring the replay");
-            return;
+        let new = self.seen.lock().is_ok_and(|mut s| s.insert(post.id.get()));
+        if !new {
+            tracing::debug!(message = post.id.get(), "already handled; ignoring the replay");
         }
-        let _pass = self.lanes.enter(msg.guild_id.map_or(lanes::DIRECT, |g| g.get())).await;
-        // Boxed: while a burst waits for its lane, each waiting task then holds the event and not
-        // also the (several times larger) state of the work below (measured: ~10 MB at 2,000).
-        Box::pin(self.on_admitted_message(ctx, msg)).await;
+        new
     }
 
-    async fn on_admitted_message(&self, ctx: &Context, msg: &Message) {
-        let Some(guild) = msg.guild_id else {
-            return self.on_direct_message(ctx, msg).await;
+    async fn on_message(&self, ctx: &Context, post: Post) {
+        if !self.first_sight(&post) {
+            return;
+        }
+        let _pass = self.lanes.enter(post.guild.map_or(lanes::DIRECT, |g| g.get())).await;
+        // Boxed: while a burst waits for its lane, each waiting task then holds the post and not
+        // also the (several times larger) state of the work below (measured: ~10 MB at 2,000).
+        Box::pin(self.on_admitted_message(ctx, post)).await;
+    }
+
+    async fn on_admitted_message(&self, ctx: &Context, mut post: Post) {
+        let Some(guild) = post.guild else {
+            return self.on_direct_message(ctx, &post).await;
         };
-        self.learn_channel(ctx, guild.get(), msg.channel_id).await;
-        let member = match msg.member.as_deref() {
-            Some(m) => Some(m.roles.clone()),
+        self.learn_channel(ctx, guild.get(), post.channel).await;
+        if post.roles.is_none() && !post.author_is_bot && !post.webhook {
             // Messages read back over REST (catch-up) carry no member: ask for the roles.
-            None if !msg.author.bot && msg.webhook_id.is_none() => self.member_roles(ctx, guild, msg.author.id).await,
-            None => None,
-        };
-        self.handle(guild, msg, member.as_deref()).await;
+            post.roles = self.member_roles(ctx, guild, post.author).await;
+        }
+        self.handle(guild, &post).await;
     }
 
     /// Reads back what was posted in watched channels while Bedside was down, and handles it as if
@@ -445,19 +460,13 @@ impl Bot {
                 page.sort_by_key(|m| m.id);
                 let Some(newest) = page.last().map(|m| m.id.get()) else { break };
                 after = newest;
-                for msg in &page {
-                    if self.me.get() == Some(&msg.author.id.get())
-                        || !self.seen.lock().is_ok_and(|mut s| s.insert(msg.id.get()))
-                    {
+                for mut post in page.into_iter().map(Post::from) {
+                    post.guild = Some(guild); // REST history leaves the guild out
+                    if !self.first_sight(&post) {
                         continue;
                     }
                     let _pass = self.lanes.enter(guild.get()).await;
-                    let roles = if msg.author.bot || msg.webhook_id.is_some() {
-                        None
-                    } else {
-                        self.member_roles(ctx, guild, msg.author.id).await
-                    };
-                    self.handle(guild, msg, roles.as_deref()).await;
+                    Box::pin(self.on_admitted_message(ctx, post)).await;
                     read += 1;
                 }
                 if !full {
@@ -481,29 +490,25 @@ impl Bot {
     }
 
     /// Decides about one guild message and records the decision with its actions.
-    pub(crate) async fn handle(&self, guild: GuildId, msg: &Message, roles: Option<&[RoleId]>) {
-        if self.with_store(|s| s.is_handled(msg.id.get())).unwrap_or(false) {
-            tracing::debug!(message = msg.id.get(), "handled before (a replay or a re-read); nothing to do");
+    pub(crate) async fn handle(&self, guild: GuildId, post: &Post) {
+        if self.with_store(|s| s.is_handled(post.id.get())).unwrap_or(false) {
+            tracing::debug!(message = post.id.get(), "handled before (a replay or a re-read); nothing to do");
             return;
         }
         self.counters.messages.fetch_add(1, Ordering::Relaxed);
-        let author = self.author(guild.get(), &msg.author, msg.webhook_id.is_some(), roles);
-        let posted_at = msg.timestamp.unix_timestamp().max(0) as u64;
+        let author = self.author(guild.get(), post.author, post.author_is_bot, post.webhook, post.roles.as_deref());
+        let posted_at = post.posted_at;
         let incoming = Incoming {
-            id: msg.id.get(),
-            channel: msg.channel_id.get(),
+            id: post.id.get(),
+            channel: post.channel.get(),
             guild: Some(guild.get()),
-            author_id: msg.author.id.get(),
+            author_id: post.author.get(),
             author,
-            system: !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
-            watched: self.watched(guild.get(), msg.channel_id.get()),
-            text: &msg.content,
-            is_reply: msg.message_reference.is_some(),
-            mentions: msg
-                .mentions
-                .iter()
-                .filter(|u| msg.referenced_message.as_ref().is_none_or(|r| r.author.id != u.id))
-                .count(),
+            system: post.system,
+            watched: self.watched(guild.get(), post.channel.get()),
+            text: &post.content,
+            is_reply: post.is_reply,
+            mentions: post.mentions,
             posted_at,
         };
         if incoming.watched && matches!(author, Author::Staff | Author::Patient) {
@@ -515,9 +520,15 @@ impl Bot {
             }
         }
         let now = self.now();
-        let outcome = policy::decide(&self.setup.config, &self.setup.detector, &incoming, &*self.store, now);
+        let outcome = match self.decide(incoming, now).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                return tracing::error!(message = incoming.id, error = %e, "could not decide about a message");
+            }
+        };
         let recorded = match outcome {
-            Outcome::Flag(flag) => self.record_flag(guild, &flag, &msg.content, now),
+            Outcome::Flag(flag) => self.record_flag(guild, &flag, &post.content, now),
             Outcome::Feedback(feedback) => self.record_feedback(guild, &feedback, now),
             Outcome::Clean => self.with_store(|s| s.mark_handled(incoming.id, incoming.channel, now)),
             Outcome::Skip(_) => Ok(false),
@@ -530,6 +541,35 @@ impl Bot {
                 tracing::error!(message = incoming.id, error = %e, "could not record a decision");
             }
         }
+    }
+
+    /// [`policy::decide`], on the analysis thread.
+    async fn decide(&self, incoming: Incoming<'_>, now: u64) -> Result<Outcome, Interrupted> {
+        let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
+        let (config, store) = (self.setup.config.clone(), self.store.clone());
+        self.analyst.run(move |detector| policy::decide(&config, detector, &facts.with_text(&text), &*store, now)).await
+    }
+
+    /// [`policy::decide_edit`], on the analysis thread.
+    async fn decide_edit(&self, incoming: Incoming<'_>, was_flagged: bool) -> Result<EditOutcome, Interrupted> {
+        let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
+        let config = self.setup.config.clone();
+        self.analyst
+            .run(move |detector| policy::decide_edit(&config, detector, &facts.with_text(&text), was_flagged))
+            .await
+    }
+
+    /// The answer to a staff draft (`/check`, the context menu, a DM), found on the analysis thread.
+    pub async fn check_draft(&self, text: &str) -> Notice {
+        let text = text.to_owned();
+        let answer = self
+            .analyst
+            .run(move |detector| {
+                let analysis = detector.analyze(&Draft::new(&text, Role::Staff));
+                notice::check_answer(&text, &analysis, detector)
+            })
+            .await;
+        answer.unwrap_or_else(|_| notice::check_unavailable())
     }
 
     /// The actions a flag causes: removal if configured, the author's DM, the staff alert.
@@ -608,7 +648,7 @@ impl Bot {
             channel: event.channel_id.get(),
             guild: Some(guild.get()),
             author_id: user.id.get(),
-            author: self.author(guild.get(), user, webhook, roles.as_deref()),
+            author: self.author(guild.get(), user.id, user.bot, webhook, roles.as_deref()),
             system: event.kind.is_some_and(|k| !matches!(k, MessageType::Regular | MessageType::InlineReply)),
             watched: self.watched(guild.get(), event.channel_id.get()),
             text,
@@ -619,7 +659,11 @@ impl Bot {
         let stored = self.with_store(|s| s.flag(event.id.get())).ok().flatten();
         let open = stored.filter(|f| f.status == "open");
         let now = self.now();
-        let recorded = match policy::decide_edit(&self.setup.config, &self.setup.detector, &incoming, open.is_some()) {
+        let outcome = match self.decide_edit(incoming, open.is_some()).await {
+            Ok(outcome) => outcome,
+            Err(e) => return tracing::error!(message = event.id.get(), error = %e, "could not re-check an edit"),
+        };
+        let recorded = match outcome {
             EditOutcome::Resolved => {
                 if open.is_none() {
                     return;
@@ -653,14 +697,14 @@ impl Bot {
     }
 
     /// A DM to Bedside: staff get their draft checked; anyone else is pointed to the practice.
-    async fn on_direct_message(&self, ctx: &Context, msg: &Message) {
-        if msg.author.bot || msg.content.trim().is_empty() {
+    async fn on_direct_message(&self, ctx: &Context, post: &Post) {
+        if post.author_is_bot || post.content.trim().is_empty() {
             return;
         }
         let guilds: Vec<u64> = self.guilds.read().map(|g| g.keys().copied().collect()).unwrap_or_default();
         let mut staff = false;
         for guild in guilds {
-            if let Ok(member) = GuildId::new(guild).member(&ctx.http, msg.author.id).await {
+            if let Ok(member) = GuildId::new(guild).member(&ctx.http, post.author).await {
                 if self.member_is_staff(guild, &member.roles, None) {
                     staff = true;
                     break;
@@ -669,8 +713,7 @@ impl Bot {
         }
         let reply = if staff {
             self.counters.checks.fetch_add(1, Ordering::Relaxed);
-            let analysis = self.setup.detector.analyze(&Draft::new(&msg.content, Role::Staff));
-            message_for(&notice::check_answer(&msg.content, &analysis, &self.setup.detector))
+            message_for(&self.check_draft(&post.content).await)
         } else {
             let phone = self.setup.config.practice.phone_display.clone().unwrap_or_else(|| "the front desk".into());
             CreateMessage::new().content(format!(
@@ -679,8 +722,8 @@ impl Bot {
                 self.setup.config.practice.name
             ))
         };
-        if let Err(e) = with_retry("answer dm", || msg.channel_id.send_message(&ctx.http, reply.clone())).await {
-            tracing::warn!(channel = msg.channel_id.get(), error = %e, "could not answer a DM");
+        if let Err(e) = with_retry("answer dm", || post.channel.send_message(&ctx.http, reply.clone())).await {
+            tracing::warn!(channel = post.channel.get(), error = %e, "could not answer a DM");
         }
     }
 }
@@ -719,13 +762,35 @@ fn message_for(n: &Notice) -> CreateMessage {
     }
 }
 
-/// serenity's event handler: each event, to the bot.
-pub struct Handler(pub std::sync::Arc<Bot>);
+/// serenity's event handler. It keeps what must happen in event order (who Bedside is, which
+/// channels a guild has) and hands the rest of each event to a task of its own.
+///
+/// Why a task of its own: serenity runs a handler inside its dispatch task, whose future is sized
+/// for the largest event it could carry. A message waiting for its lane there holds all of that;
+/// handed off, the dispatch task ends at once and the waiting task holds only the message
+/// (measured in the load run's 2,000-message flood: peak 67 → 53 MB).
+pub struct Handler {
+    bot: Arc<Bot>,
+}
+
+impl Handler {
+    pub fn new(bot: Arc<Bot>) -> Handler {
+        Handler { bot }
+    }
+
+    /// Runs an event's handling in a task of its own.
+    fn hand_off<F>(&self, handling: impl FnOnce(Arc<Bot>) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(handling(self.bot.clone()));
+    }
+}
 
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
-        let _ = self.0.me.set(ready.user.id.get());
+        let _ = self.bot.me.set(ready.user.id.get());
         tracing::info!(user = ready.user.id.get(), guilds = ready.guilds.len(), "connected to Discord");
     }
 
@@ -737,26 +802,31 @@ impl EventHandler for Handler {
             .map(|c| (c.id.get(), c.name.clone(), c.parent_id.map(|p| p.get()), is_thread(c)))
             .collect::<Vec<_>>();
         let roles = guild.roles.values().map(|r| (r.id.get(), (r.name.clone(), r.permissions))).collect();
-        self.0.remember_guild(guild.id.get(), channels.into_iter(), roles);
-        if let Err(e) = guild.id.set_commands(&ctx.http, commands::definitions()).await {
-            tracing::warn!(guild = guild.id.get(), error = %e, "could not register commands");
-        }
-        self.0.catch_up(&ctx, guild.id).await;
+        self.bot.remember_guild(guild.id.get(), channels.into_iter(), roles);
         let watched: Vec<u64> =
-            guild.channels.keys().map(|c| c.get()).filter(|c| self.0.watched(guild.id.get(), *c)).collect();
-        tracing::info!(guild = guild.id.get(), watched = watched.len(), "ready in guild");
+            guild.channels.keys().map(|c| c.get()).filter(|c| self.bot.watched(guild.id.get(), *c)).collect();
+        let guild = guild.id;
+        self.hand_off(|bot| async move {
+            if let Err(e) = guild.set_commands(&ctx.http, commands::definitions()).await {
+                tracing::warn!(guild = guild.get(), error = %e, "could not register commands");
+            }
+            bot.catch_up(&ctx, guild).await;
+            tracing::info!(guild = guild.get(), watched = watched.len(), "ready in guild");
+        });
     }
 
     async fn channel_create(&self, _ctx: Context, channel: GuildChannel) {
-        self.0.remember_channel(&channel);
+        self.bot.remember_channel(&channel);
     }
 
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
-        self.0.remember_channel(&thread);
+        self.bot.remember_channel(&thread);
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
-        self.0.on_message(&ctx, &msg).await;
+        // Reduced to a `Post` here, so the serenity message is freed before the wait for a lane.
+        let post = Post::from(msg);
+        self.hand_off(|bot| async move { bot.on_message(&ctx, post).await });
     }
 
     async fn message_update(
@@ -766,15 +836,17 @@ impl EventHandler for Handler {
         _new: Option<Message>,
         event: MessageUpdateEvent,
     ) {
-        self.0.on_edit(&ctx, &event).await;
+        self.hand_off(|bot| async move { bot.on_edit(&ctx, &event).await });
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        match interaction {
-            Interaction::Command(command) => commands::handle(&self.0, &ctx, &command).await,
-            Interaction::Component(press) => commands::handle_button(&self.0, &ctx, &press).await,
-            _ => {}
-        }
+        self.hand_off(|bot| async move {
+            match interaction {
+                Interaction::Command(command) => commands::handle(&bot, &ctx, &command).await,
+                Interaction::Component(press) => commands::handle_button(&bot, &ctx, &press).await,
+                _ => {}
+            }
+        });
     }
 }
 

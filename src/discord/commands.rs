@@ -10,7 +10,6 @@ use serenity::all::{
 
 use super::bot::{Bot, embed};
 use super::deliver::with_retry;
-use crate::detect::{Message, Role};
 use crate::notice;
 
 pub const CHECK: &str = "check";
@@ -52,17 +51,15 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
                 .find(|o| o.name == "text")
                 .and_then(|o| if let CommandDataOptionValue::String(s) = &o.value { Some(s.as_str()) } else { None })
                 .unwrap_or_default();
-            let analysis = bot.setup.detector.analyze(&Message::new(text, Role::Staff));
             bot.counters.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Reply::Embed(notice::check_answer(text, &analysis, &bot.setup.detector))
+            Reply::Embed(bot.check_draft(text).await)
         }
         CHECK_MENU => {
             let target = command.data.target_id.and_then(|id| command.data.resolved.messages.get(&id.to_message_id()));
             match target {
                 Some(message) => {
-                    let analysis = bot.setup.detector.analyze(&Message::new(&message.content, Role::Staff));
                     bot.counters.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    Reply::Embed(notice::check_answer(&message.content, &analysis, &bot.setup.detector))
+                    Reply::Embed(bot.check_draft(&message.content).await)
                 }
                 None => Reply::Text("Bedside could not read that message.".to_string()),
             }

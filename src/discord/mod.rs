@@ -1,19 +1,23 @@
 //! The Discord shell: serenity 0.12 in, the core's decisions out.
 //!
 //! # Layout
+//! - `analyst.rs`: the one thread that runs detection (one set of regex caches, not one per worker).
 //! - `bot.rs`: the bot's state and its event handlers (gather facts → `policy` decides → act).
 //! - `commands.rs`: `/check`, the "Check with Bedside" menu, `/tip`, `/bedside status`.
 //! - `deliver.rs`: REST calls with retries, and which failures are final.
 //! - `lanes.rs`: how many events are handled at once, per guild and in all.
+//! - `post.rs`: what Bedside keeps of a message while it waits its turn.
 //! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks.
 //! - `schedule.rs`: stagnation reminders and the retention purge.
 //! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
 
+mod analyst;
 mod bot;
 mod commands;
 mod deliver;
 mod lanes;
 mod outbox;
+mod post;
 mod schedule;
 
 use std::future::Future;
@@ -74,9 +78,10 @@ pub async fn run(
         }
         None => HttpBuilder::new(&connection.token).build(),
     };
-    let bot = Arc::new(Bot::new(setup, overrides, services.store, services.clock));
+    let bot =
+        Arc::new(Bot::new(setup, overrides, services.store, services.clock).context("starting the analysis thread")?);
     let mut client = ClientBuilder::new_with_http(http, intents())
-        .event_handler(bot::Handler(bot.clone()))
+        .event_handler(bot::Handler::new(bot.clone()))
         .await
         .context("building the Discord client")?;
     let shards = client.shard_manager.clone();
