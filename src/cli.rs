@@ -236,8 +236,8 @@ fn report(setup: &Setup, since: &str, format: ReportFormat) -> Result<ExitCode> 
 /// threshold that grows at run time stay in those heaps; a burst spread over the workers leaves
 /// freed holes in every arena. One arena, and large blocks (the regexes' growing lazy-DFA caches)
 /// always mmap'd and so returned when freed, keep the bot's peak lower. Measured in the load run's
-/// 2,000-message flood: default 65 MB, two arenas 52–56 MB, this 47–52 MB; the drain stays within
-/// 1.3–1.7 s. Must run before the runtime's threads start.
+/// 2,000-message flood, same build: two arenas and the default threshold 52–56 MB, this 47–52 MB;
+/// the drain stays within 1.3–1.7 s. Must run before the runtime's threads start.
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.

@@ -559,8 +559,10 @@ impl Bot {
             .await
     }
 
-    /// The answer to a staff draft (`/check`, the context menu, a DM), found on the analysis thread.
+    /// The answer to a staff draft (`/check`, the context menu, a DM), found on the analysis thread
+    /// and counted for `/bedside status`.
     pub async fn check_draft(&self, text: &str) -> Notice {
+        self.counters.checks.fetch_add(1, Ordering::Relaxed);
         let text = text.to_owned();
         let answer = self
             .analyst
@@ -712,7 +714,6 @@ impl Bot {
             }
         }
         let reply = if staff {
-            self.counters.checks.fetch_add(1, Ordering::Relaxed);
             message_for(&self.check_draft(&post.content).await)
         } else {
             let phone = self.setup.config.practice.phone_display.clone().unwrap_or_else(|| "the front desk".into());
