@@ -825,6 +825,9 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
+        // When serenity handed the message over: the load run reads this to tell the gateway's
+        // delivery apart from Bedside's handling.
+        tracing::debug!(target: "bedside::received", message = msg.id.get(), "message received");
         // Reduced to a `Post` here, so the serenity message is freed before the wait for a lane.
         let post = Post::from(msg);
         self.hand_off(|bot| async move { bot.on_message(&ctx, post).await });
