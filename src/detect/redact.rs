@@ -65,6 +65,11 @@ fn redact_with_focus(text: &str, findings: &[Finding], focus: Option<usize>) -> 
         if start < cursor {
             continue;
         }
+        if let Some(f) = pending.filter(|&f| f < start) {
+            // The focus lies in the plain text before this span.
+            focus_at = out.len() + masked_len(&text[cursor..f.max(cursor)]);
+            pending = None;
+        }
         push_masking_numbers(&mut out, &text[cursor..start]);
         if pending.is_some_and(|f| f < end) {
             focus_at = out.len();
@@ -78,14 +83,18 @@ fn redact_with_focus(text: &str, findings: &[Finding], focus: Option<usize>) -> 
     }
     if let Some(f) = pending {
         // The focus lies in plain text after the last span.
-        let before = &text[cursor..f.clamp(cursor, text.len())];
-        let mut probe = String::new();
-        push_masking_numbers(&mut probe, before);
-        focus_at = out.len() + probe.len();
+        focus_at = out.len() + masked_len(&text[cursor..f.clamp(cursor, text.len())]);
     }
     push_masking_numbers(&mut out, &text[cursor..]);
     let focus_at = focus_at.min(out.len());
     (out, focus_at)
+}
+
+/// How long `text` is once its long numbers are masked.
+fn masked_len(text: &str) -> usize {
+    let mut probe = String::new();
+    push_masking_numbers(&mut probe, text);
+    probe.len()
 }
 
 /// Copies text, replacing runs of five or more digits (any script) with `[number]`.
@@ -216,6 +225,24 @@ mod tests {
         assert!(e.starts_with('…') && e.ends_with('…'), "{e}");
         assert!(e.contains("take 400mg now"), "{e}");
         assert!(e.chars().count() <= 3 * CONTEXT_CHARS + 2);
+    }
+
+    #[test]
+    fn excerpt_centres_on_a_finding_that_lies_between_identifiers() {
+        let name = "Mrs. Alvarez";
+        let mut text = format!("{name} here. ");
+        let at = text.len();
+        text.push_str("The front desk was so kind today");
+        text.push_str(&" and more".repeat(20));
+        let phone = text.len() + 1;
+        text.push_str(" 971-555-0164");
+        let f = vec![
+            finding(Kind::Praise, at, at + 10, None),
+            finding(Kind::Name, 0, name.len(), None),
+            finding(Kind::Phone, phone, phone + 12, None),
+        ];
+        let e = excerpt(&text, &f);
+        assert!(e.starts_with("[name] here. The front desk"), "centred on the praise, not the phone: {e}");
     }
 
     #[test]
