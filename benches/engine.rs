@@ -1,6 +1,7 @@
 //! Detection throughput on one core: typical chat messages (~150 bytes, with emoji and accents);
 //! every message of the labeled corpus in turn (913 varied, deliberately hard messages, a fairer
-//! picture of real traffic than eight messages repeated); and how the cost grows with length.
+//! picture of real traffic than eight messages repeated); the identifiers pass that masks a
+//! patient's words, against a full staff analysis; and how the cost grows with length.
 //!
 //! `cargo bench --bench engine` — criterion prints time per message; messages per second is
 //! 1 / that time (the "thrpt" line gives elements/s).
@@ -55,6 +56,28 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // A patient's feedback is analyzed as feedback, then its identifiers are masked before staff
+    // see it: what that masking costs, against the full staff analysis it replaced.
+    let patients: Vec<&str> =
+        corpus.iter().filter(|(_, role)| *role == Role::Patient).map(|(t, _)| t.as_str()).collect();
+    let mut masking = c.benchmark_group("masking patient messages");
+    masking.throughput(Throughput::Elements(patients.len() as u64));
+    masking.bench_function("identifiers pass", |b| {
+        b.iter(|| {
+            for text in &patients {
+                std::hint::black_box(detector.identifiers(text, false, 0));
+            }
+        })
+    });
+    masking.bench_function("full staff analysis", |b| {
+        b.iter(|| {
+            for text in &patients {
+                std::hint::black_box(detector.analyze(&Message::new(text, Role::Staff)));
+            }
+        })
+    });
+    masking.finish();
 
     let mut by_length = c.benchmark_group("analyze by length");
     let unit = "Great question! Stay hydrated ☀️ and call (503) 555-0100 to book with Dr. Raman. ";

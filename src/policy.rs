@@ -197,7 +197,7 @@ pub fn decide(config: &Config, detector: &Detector, m: &Incoming<'_>, ledger: &d
             None => Outcome::Clean,
         },
         Role::Patient => match analysis.feedback_kind {
-            Some(kind) => Outcome::Feedback(feedback(config, detector, m, kind, ledger, now)),
+            Some(kind) => Outcome::Feedback(feedback(config, detector, m, kind, &analysis, ledger, now)),
             None => Outcome::Clean,
         },
     }
@@ -235,6 +235,7 @@ fn feedback(
     detector: &Detector,
     m: &Incoming<'_>,
     kind: FeedbackKind,
+    analysis: &Analysis,
     ledger: &dyn AckLedger,
     now: u64,
 ) -> Feedback {
@@ -261,18 +262,20 @@ fn feedback(
         author: m.author_id,
         link: m.link(),
         kind,
-        excerpt: patient_excerpt(detector, m),
+        excerpt: patient_excerpt(detector, m, analysis),
         reply,
         why_no_reply,
     }
 }
 
-/// A patient's words, redacted for the staff channel and the store. Identifier rules only run on
-/// staff messages (a patient naming themself is not a disclosure), so the identifiers are found
-/// with a staff pass: the excerpt must not carry the patient's name or number either.
-fn patient_excerpt(detector: &Detector, m: &Incoming<'_>) -> String {
-    let identifiers = detector.analyze(&Message::new(m.text, Role::Staff).reply(m.is_reply).mentions(m.mentions));
-    excerpt(m.text, &identifiers.findings)
+/// A patient's words, redacted for the staff channel and the store, centred on the feedback.
+/// Identifier rules do not run on patient messages (a patient naming themself is not a
+/// disclosure), so a separate identifiers pass finds what to mask: the excerpt must not carry the
+/// patient's name or number either.
+fn patient_excerpt(detector: &Detector, m: &Incoming<'_>, analysis: &Analysis) -> String {
+    let mut findings = analysis.findings.clone();
+    findings.extend(detector.identifiers(m.text, m.is_reply, m.mentions));
+    excerpt(m.text, &findings)
 }
 
 /// What an edit changes.
@@ -409,6 +412,7 @@ mod tests {
             panic!("feedback")
         };
         assert!(!shared.excerpt.contains("Alvarez") && !shared.excerpt.contains("0164"), "{}", shared.excerpt);
+        assert!(shared.excerpt.contains("[name]") && shared.excerpt.contains("[phone]"), "{}", shared.excerpt);
         let reply = f.reply.expect("a reply");
         assert!(!reply.contains("mum") && !reply.contains("front desk"), "never repeats the patient's words: {reply}");
 

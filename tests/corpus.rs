@@ -171,3 +171,24 @@ fn corpus_precision_and_recall_per_label() {
     }
     assert!(failures.is_empty(), "tune split below the bar: {failures:?}");
 }
+
+/// The identifiers pass that masks a patient's words must find exactly what a full staff analysis
+/// finds among identifiers, on every corpus message (written by staff or not), as written and as a
+/// reply with a mention: it only skips the rules that cannot change that answer.
+#[test]
+fn the_identifiers_pass_finds_what_a_staff_analysis_finds() {
+    let setup = Setup::load(None).expect("the embedded configuration loads");
+    let mut compared = 0;
+    let mut with_identifiers = 0;
+    for m in load("tune").iter().chain(load("holdout").iter()) {
+        for (is_reply, mentions) in [(false, 0), (true, 1)] {
+            let full = setup.detector.analyze(&Message::new(&m.text, Role::Staff).reply(is_reply).mentions(mentions));
+            let expected: Vec<_> = full.findings.into_iter().filter(|f| f.kind.is_identifier()).collect();
+            let found = setup.detector.identifiers(&m.text, is_reply, mentions);
+            assert_eq!(found, expected, "message {} (reply {is_reply})", m.id);
+            compared += 1;
+            with_identifiers += usize::from(!expected.is_empty());
+        }
+    }
+    assert!(with_identifiers > 100, "the corpus exercises identifiers ({with_identifiers} of {compared})");
+}

@@ -10,7 +10,7 @@ use crate::config::{Feature, Side};
 
 use super::Message;
 use super::normalize::MENTION;
-use super::rulebook::{Builtins, Probe, RuleBook};
+use super::rulebook::{Builtins, Probe, RuleBook, Scope};
 
 /// How many occurrences of one pattern or word list a message may contribute. Keeps scoring
 /// linear in the message length even for a pathological message that repeats one word 10,000 times.
@@ -31,7 +31,7 @@ pub struct Evidence<'t> {
     pub text: &'t str,
     /// Each word's byte range, in order.
     words: Vec<(u32, u32)>,
-    /// Which patterns occur at all (one pass of the role's `RegexSet`).
+    /// Which patterns occur at all (one pass of each `RegexSet` the scope uses).
     present: Vec<bool>,
     /// Where they occur: searched only when a rule asks, since most signals of most rules are
     /// never consulted (their trigger did not fire).
@@ -71,13 +71,14 @@ impl Features {
 }
 
 impl<'t> Evidence<'t> {
-    /// Gathers the evidence of `text` (the message's normalized text).
-    pub fn gather(text: &'t str, book: &'t RuleBook, message: &Message<'_>) -> Evidence<'t> {
-        let (role, is_reply, mentions) = (message.role, message.is_reply, message.mentions);
+    /// Gathers the evidence of `text` (the message's normalized text) that the rules of `scope`
+    /// can ask for.
+    pub fn gather(text: &'t str, book: &'t RuleBook, message: &Message<'_>, scope: Scope) -> Evidence<'t> {
+        let (is_reply, mentions) = (message.is_reply, message.mentions);
         let Builtins { patient_words, staff_words, you_words } = book.builtins;
         let words = words(text);
         let mut present = vec![false; book.patterns.len()];
-        for set in book.sets_for(role) {
+        for set in book.sets_for(scope) {
             for local in set.set.matches(text).iter() {
                 present[set.globals[local]] = true;
             }

@@ -32,7 +32,7 @@ pub use redact::{excerpt, redact};
 
 use crate::config::{Config, Practice, Thresholds};
 use evidence::Evidence;
-use rulebook::{Probe, RuleBook};
+use rulebook::{Probe, RuleBook, Scope};
 
 /// A name candidate at least this strong makes the message refer to a (non-staff) person, which
 /// other rules use as the `name` feature.
@@ -119,10 +119,25 @@ impl Detector {
 
     /// Analyzes one message. Never panics, whatever the text.
     pub fn analyze(&self, message: &Message<'_>) -> Analysis {
+        self.analyze_in(message, Scope::Role(message.role))
+    }
+
+    /// The identifiers in a message (names, phone numbers, dates and the rest of HIPAA's
+    /// identifiers), found exactly as in a staff message but without scoring any other rule.
+    ///
+    /// A patient naming themself is not a disclosure, so [`Detector::analyze`] does not look for
+    /// identifiers in a patient's message; but before a patient's words reach a staff channel or
+    /// the store, their name and number must still be masked (see [`excerpt`]).
+    pub fn identifiers(&self, text: &str, is_reply: bool, mentions: usize) -> Vec<Finding> {
+        let message = Message::new(text, Role::Staff).reply(is_reply).mentions(mentions);
+        self.analyze_in(&message, Scope::Identifiers).findings
+    }
+
+    fn analyze_in(&self, message: &Message<'_>, scope: Scope) -> Analysis {
         let normalized = normalize(message.text);
         let text = normalized.text();
-        let mut evidence = Evidence::gather(text, &self.book, message);
-        let (names, others) = self.book.order_for(message.role);
+        let mut evidence = Evidence::gather(text, &self.book, message, scope);
+        let (names, others) = self.book.order_for(scope);
 
         let mut candidates = Vec::new();
         for &i in names {

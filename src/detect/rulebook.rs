@@ -12,7 +12,36 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::config::{Config, Feature, Matcher, RuleSpec, Side};
-use crate::detect::Role;
+use crate::detect::{Kind, Role};
+
+/// Which rules one pass over a message scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The rules for a message by its author's role.
+    Role(Role),
+    /// Only the identifier rules (names, numbers, dates: HIPAA's identifiers), as they apply to a
+    /// staff message. A patient's own words are masked with these before staff see them.
+    Identifiers,
+}
+
+impl Scope {
+    const ALL: [Scope; 3] = [Scope::Role(Role::Staff), Scope::Role(Role::Patient), Scope::Identifiers];
+
+    fn slot(self) -> usize {
+        match self {
+            Scope::Role(Role::Staff) => 0,
+            Scope::Role(Role::Patient) => 1,
+            Scope::Identifiers => 2,
+        }
+    }
+
+    fn includes(self, kind: Kind) -> bool {
+        match self {
+            Scope::Role(role) => kind.label().applies_to(role),
+            Scope::Identifiers => kind.is_identifier(),
+        }
+    }
+}
 
 /// Where a trigger or signal looks.
 #[derive(Clone, Copy, Debug)]
@@ -92,7 +121,8 @@ pub struct Builtins {
 
 #[derive(Clone, Debug)]
 pub struct RuleBook {
-    /// Small sets over the patterns, each serving one role or both (see [`PatternSet`]).
+    /// Small sets over the patterns, each serving the scopes that use all its members (see
+    /// [`PatternSet`]).
     pub sets: Vec<PatternSet>,
     pub patterns: Vec<Regex>,
     pub automaton: Option<AhoCorasick>,
@@ -105,8 +135,8 @@ pub struct RuleBook {
     /// message computes once.
     pub multi_lists: Vec<u64>,
     pub builtins: Builtins,
-    /// Per role: the name rules (scored first: they feed the `name` feature), then the others.
-    pub order: [(Vec<usize>, Vec<usize>); 2],
+    /// Per scope: the name rules (scored first: they feed the `name` feature), then the others.
+    pub order: [(Vec<usize>, Vec<usize>); 3],
     pub rules: Vec<CompiledRule>,
 }
 
@@ -240,12 +270,11 @@ impl RuleBook {
             .collect();
         multi_lists.sort_unstable();
         multi_lists.dedup();
-        let order_for = |role: Role| -> (Vec<usize>, Vec<usize>) {
+        let order = Scope::ALL.map(|scope| {
             (0..rules.len())
-                .filter(|&i| rules[i].spec.kind.label().applies_to(role))
-                .partition(|&i| rules[i].spec.kind == crate::detect::Kind::Name)
-        };
-        let order = [order_for(Role::Staff), order_for(Role::Patient)];
+                .filter(|&i| scope.includes(rules[i].spec.kind))
+                .partition(|&i| rules[i].spec.kind == Kind::Name)
+        });
         let position = |name: &str| lexicon_names.iter().position(|n| n == name);
         let builtins = Builtins {
             patient_words: position("patient_nouns"),
@@ -255,20 +284,20 @@ impl RuleBook {
         Ok(RuleBook { sets, patterns, automaton, terms, lexicon_names, word_list, multi_lists, builtins, order, rules })
     }
 
-    /// The rules that apply to a role: name rules first, then the others.
-    pub fn order_for(&self, role: Role) -> (&[usize], &[usize]) {
-        let (names, others) = &self.order[role_slot(role)];
+    /// The rules a scope scores: name rules first, then the others.
+    pub fn order_for(&self, scope: Scope) -> (&[usize], &[usize]) {
+        let (names, others) = &self.order[scope.slot()];
         (names, others)
     }
 
-    /// The pattern sets a message by this role is searched with.
-    pub fn sets_for(&self, role: Role) -> impl Iterator<Item = &PatternSet> {
-        let slot = role_slot(role);
-        self.sets.iter().filter(move |s| s.roles[slot])
+    /// The pattern sets a pass of this scope searches.
+    pub fn sets_for(&self, scope: Scope) -> impl Iterator<Item = &PatternSet> {
+        let slot = scope.slot();
+        self.sets.iter().filter(move |s| s.scopes[slot])
     }
 }
 
-/// A `RegexSet` over a few patterns, with the global index of each member and the roles whose
+/// A `RegexSet` over a few patterns, with the global index of each member and the scopes whose
 /// rules use them.
 ///
 /// Why several sets and not one per role: a set is searched by a lazy DFA whose states are
@@ -276,13 +305,14 @@ impl RuleBook {
 /// creating states faster than an 8 MB cache could hold (measured on the corpus: ~3,400 messages/s,
 /// nearly all of it building DFA states). Sets of [`PATTERNS_PER_SET`] settle into their caches
 /// (~97,000 corpus messages/s), at some cost on the same few messages repeated (~205,000 → ~167,000
-/// a second). Grouping by role compiles each pattern into one set only.
+/// a second). Grouping by scope compiles each pattern into one set only, and lets a pass skip the
+/// sets it has no use for (the identifiers pass searches none of the advice patterns).
 #[derive(Clone, Debug)]
 pub struct PatternSet {
     pub set: RegexSet,
     pub globals: Vec<usize>,
-    /// `[staff, patient]`: which roles' rules use these patterns.
-    pub roles: [bool; 2],
+    /// By [`Scope::slot`]: which scopes' rules use these patterns.
+    pub scopes: [bool; 3],
 }
 
 /// How many patterns share one set (see [`PatternSet`]).
@@ -291,40 +321,37 @@ const PATTERNS_PER_SET: usize = 24;
 /// settle far below it; a smaller cap made the 40-pattern sets thrash).
 const SET_CACHE_BYTES: usize = 8 << 20;
 
-/// Groups the patterns by the roles that use them, in sets of [`PATTERNS_PER_SET`].
+/// Groups the patterns by the scopes that use them, in sets of [`PATTERNS_PER_SET`].
 fn pattern_sets(rules: &[CompiledRule], patterns: &[Regex]) -> Result<Vec<PatternSet>, String> {
-    let mut roles = vec![[false; 2]; patterns.len()];
+    let mut scopes = vec![[false; 3]; patterns.len()];
     for rule in rules {
         for probe in rule.probes() {
             if let Probe::Pattern(i) = probe {
-                for role in [Role::Staff, Role::Patient] {
-                    if rule.spec.kind.label().applies_to(role) {
-                        roles[i][role_slot(role)] = true;
+                for scope in Scope::ALL {
+                    if scope.includes(rule.spec.kind) {
+                        scopes[i][scope.slot()] = true;
                     }
                 }
             }
         }
     }
+    // Each distinct combination once, in a fixed order, so the sets are the same on every load.
+    let mut masks: Vec<[bool; 3]> = scopes.iter().copied().filter(|m| m.contains(&true)).collect();
+    masks.sort_unstable_by(|a, b| b.cmp(a));
+    masks.dedup();
     let mut sets = Vec::new();
-    for mask in [[true, true], [true, false], [false, true]] {
-        let members: Vec<usize> = (0..patterns.len()).filter(|&i| roles[i] == mask).collect();
+    for mask in masks {
+        let members: Vec<usize> = (0..patterns.len()).filter(|&i| scopes[i] == mask).collect();
         for chunk in members.chunks(PATTERNS_PER_SET) {
             let set = RegexSetBuilder::new(chunk.iter().map(|&i| patterns[i].as_str()))
                 .size_limit(16 << 20)
                 .dfa_size_limit(SET_CACHE_BYTES)
                 .build()
                 .map_err(|e| format!("the rules' patterns are too large to compile together: {e}"))?;
-            sets.push(PatternSet { set, globals: chunk.to_vec(), roles: mask });
+            sets.push(PatternSet { set, globals: chunk.to_vec(), scopes: mask });
         }
     }
     Ok(sets)
-}
-
-fn role_slot(role: Role) -> usize {
-    match role {
-        Role::Staff => 0,
-        Role::Patient => 1,
-    }
 }
 
 fn pattern_probe(regex: &Regex, patterns: &mut Vec<Regex>, index: &mut HashMap<String, usize>) -> Probe {
