@@ -1,7 +1,8 @@
 //! Smoke tests of the fake Discord with a plain serenity `Client` + `EventHandler` (not the
 //! Bedside bot): connect/READY/GUILD_CREATE, messages in and out, scripted REST errors,
 //! gateway drop + RESUME (+ re-delivery), interactions, refusal of invalid dispatches, edits
-//! and history paging. Every wait has a timeout.
+//! and history paging; and the fake gateway itself, with a bare WebSocket client: heartbeats read
+//! while its writer waits on a full socket, closing handshakes and drops. Every wait has a timeout.
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use serenity::all::{
     ApplicationId, Cache, ChannelId, ClientBuilder, Command, CommandDataOptionValue, CommandOptionType, CommandType,
@@ -21,6 +23,8 @@ use serenity::all::{
 use serenity::http::{HttpError, StatusCode};
 use support::fake_discord::*;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -243,6 +247,13 @@ async fn connects_and_receives_guild_and_message() {
         assert_eq!(guild.threads.len(), 1);
         assert!(guild.members.contains_key(&UserId::new(BOT_USER_ID)));
         assert!(guild.roles[&ROLE_MODERATOR.into()].permissions.manage_messages());
+        // The second guild's GUILD_CREATE follows the first; the cache has it once its event is seen.
+        bot.events
+            .next("guild_create of the other guild", secs(5), |e| match e {
+                Ev::GuildCreate(g) if g.id.get() == OTHER_GUILD_ID => Some(()),
+                _ => None,
+            })
+            .await;
         assert!(bot.cache.guild(OTHER_GUILD_ID).is_some(), "second guild missing from cache");
 
         let id = fake
@@ -731,6 +742,88 @@ async fn default_rest_routes_decode_in_serenity() {
         let problems = fake.problems();
         fake.shutdown().await;
         assert!(problems.is_empty(), "{problems:?}");
+    })
+    .await;
+}
+
+/// A bare WebSocket client of the fake gateway (no serenity): its own pace of reading.
+type WsClient = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connect, read HELLO, IDENTIFY, and wait until READY and the GUILD_CREATEs are queued.
+async fn identified(fake: &FakeDiscord) -> WsClient {
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{}/?v=10&encoding=json", fake.gateway_url())).await.expect("connect");
+    let hello = match ws.next().await {
+        Some(Ok(WsMessage::Text(t))) => serde_json::from_str::<serde_json::Value>(&t).expect("HELLO is JSON"),
+        other => panic!("expected HELLO, got {other:?}"),
+    };
+    assert_eq!(hello["op"], 10, "HELLO first");
+    let identify = json!({"op": 2, "d": {"token": fake.token(), "intents": 0, "properties": {}}});
+    ws.send(WsMessage::Text(identify.to_string())).await.expect("IDENTIFY");
+    fake.wait_ready(secs(5)).await.expect("ready");
+    ws
+}
+
+/// 12. The fake reads a heartbeat as it arrives even while its writer waits on a full socket (so
+///     the load run's heartbeat times are exact), and records when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_are_read_while_the_writer_waits_on_a_full_socket() {
+    within(secs(20), async {
+        let fake = FakeDiscord::start().await;
+        let (mut to_fake, from_fake) = identified(&fake).await.split();
+        // ~10 MB of dispatches the client does not read: more than both sockets' buffers hold.
+        let pad = "x".repeat(100_000);
+        for _ in 0..100 {
+            fake.dispatch_unchecked("FAKE_FILLER", json!({ "pad": pad })).await.expect("dispatch");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(fake.unwritten_dispatches() > 0, "the writer waits on the full socket");
+        let sent = std::time::Instant::now();
+        to_fake.send(WsMessage::Text(json!({"op": 1, "d": null}).to_string())).await.expect("heartbeat");
+        fake.wait_for_heartbeats(1, secs(5)).await.expect("the heartbeat is read while the writer waits");
+        let times = fake.heartbeat_times();
+        assert_eq!(times.len(), 1);
+        assert!(times[0] >= sent, "its arrival time is when the reader read it");
+        drop(from_fake);
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+/// 13. The fake gateway completes a client's closing handshake, closes with a code, and drops a
+///     connection without a close frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_closing_handshakes_and_drops() {
+    within(secs(30), async {
+        let fake = FakeDiscord::start().await;
+
+        let mut ws = identified(&fake).await;
+        ws.close(None).await.expect("client close");
+        let mut replied = false;
+        while let Some(Ok(m)) = ws.next().await {
+            replied |= matches!(m, WsMessage::Close(_));
+        }
+        assert!(replied, "the fake completes the closing handshake");
+        fake.wait_disconnected(secs(5)).await.expect("the connection ends");
+
+        let mut ws = identified(&fake).await;
+        fake.close_gateway(4000).await;
+        let mut code = None;
+        while let Some(Ok(m)) = ws.next().await {
+            if let WsMessage::Close(Some(f)) = m {
+                code = Some(f.code);
+            }
+        }
+        assert_eq!(code, Some(CloseCode::from(4000)));
+
+        let mut ws = identified(&fake).await;
+        fake.drop_gateway().await;
+        let mut closed = false;
+        while let Some(Ok(m)) = ws.next().await {
+            closed |= matches!(m, WsMessage::Close(_));
+        }
+        assert!(!closed, "a drop sends no close frame");
+        fake.shutdown().await;
     })
     .await;
 }

@@ -2,11 +2,14 @@
 //! per fixture guild, heartbeat ACKs, RESUME with replay of missed dispatches, and the single
 //! entry point every dispatch goes through (`dispatch_locked`): validate with serenity's types,
 //! apply intents like Discord, assign the next `s`, log it for RESUME, queue it on the socket.
+//! Each connection reads and writes apart (a reader, and a writer task draining the queue), so a
+//! full socket during a flood does not delay reading the client's heartbeats.
 //!
 //! Frames are plain JSON text (serenity asks for `compress: true` in IDENTIFY but reads text
 //! frames fine; zlib is only needed for binary frames).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State as AxState;
@@ -14,11 +17,12 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use serenity::model::gateway::GatewayIntents;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::FakeError;
@@ -243,7 +247,8 @@ fn on_resume(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::Unbounded
     }
 }
 
-fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, text: &str) {
+/// One text frame from the client; `arrived` is when the reader read it.
+fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, text: &str, arrived: Instant) {
     let mut st = shared.lock();
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         st.problems.push(format!("gateway got a non-JSON frame: {text}"));
@@ -255,6 +260,7 @@ fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Out
     match v.get("op").and_then(Value::as_u64) {
         Some(1) => {
             st.gateway.heartbeats += 1;
+            st.gateway.heartbeat_at.push(arrived);
             let ack = json!({"op": 11, "d": null, "s": null, "t": null}).to_string();
             let _ = tx.send(Outgoing::Frame { text: ack, seq: None });
         }
@@ -269,8 +275,19 @@ fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Out
     }
 }
 
+/// Why the reader stopped.
+enum ReadEnd {
+    /// The client sent a close frame: the closing handshake is to be completed.
+    ClientClosed,
+    /// The socket ended or failed.
+    Gone,
+}
+
+/// One gateway connection: HELLO, then a reader (client frames, in this task) and a writer (the
+/// outgoing queue, its own task), so a writer waiting on a full socket never delays reading: each
+/// heartbeat is recorded and ACKed when it arrives. Either ending ends the connection.
 async fn connection(shared: Arc<Shared>, socket: WebSocket) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    let (tx, rx) = mpsc::unbounded_channel::<Outgoing>();
     let (conn_id, interval) = {
         let mut st = shared.lock();
         st.gateway.next_conn_id += 1;
@@ -278,33 +295,91 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
         (st.gateway.next_conn_id, st.gateway.heartbeat_interval_ms)
     };
     shared.notify();
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}, "s": null, "t": null});
     if sink.send(Message::Text(hello.to_string())).await.is_err() {
         return;
     }
+    let (close_tx, close_rx) = oneshot::channel::<()>();
+    let mut writer = tokio::spawn(write_frames(shared.clone(), conn_id, sink, rx, close_rx));
+    let writer_ended = tokio::select! {
+        end = read_frames(&shared, conn_id, stream, &tx) => match end {
+            // Complete the closing handshake: the writer flushes tungstenite's queued reply.
+            ReadEnd::ClientClosed => {
+                let _ = close_tx.send(());
+                tokio::time::timeout(CLOSE_HANDSHAKE, &mut writer).await.is_ok()
+            }
+            ReadEnd::Gone => false,
+        },
+        // The writer ended (Drop, Close, a failed write): the reader and its half go with it.
+        _ = &mut writer => true,
+    };
+    if !writer_ended {
+        writer.abort();
+        // Its half of the socket is dropped once the aborted task is gone.
+        let _ = writer.await;
+    }
+    {
+        let mut st = shared.lock();
+        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+            st.gateway.conn = None;
+        }
+    }
+    shared.notify();
+}
+
+/// How long the writer may take to flush the reply to a client's close frame.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(5);
+
+/// Reads client frames until the client closes or the socket ends. Each frame's arrival time is
+/// taken as soon as it is read, before the state lock.
+async fn read_frames(
+    shared: &Shared,
+    conn_id: u64,
+    mut stream: SplitStream<WebSocket>,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> ReadEnd {
+    while let Some(incoming) = stream.next().await {
+        match incoming {
+            Ok(Message::Text(t)) => {
+                on_client_frame(shared, conn_id, tx, &t, Instant::now());
+                shared.notify();
+            }
+            Ok(Message::Binary(_)) => {
+                shared.lock().problems.push("gateway got a binary frame (ETF/compressed?)".into());
+            }
+            Ok(Message::Close(_)) => return ReadEnd::ClientClosed,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    ReadEnd::Gone
+}
+
+/// Writes queued frames until `Outgoing::Drop`/`Close`, a failed write, or the reader's request
+/// to complete the closing handshake (`closing`). `written_seq` follows each dispatch written.
+async fn write_frames(
+    shared: Arc<Shared>,
+    conn_id: u64,
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut closing: oneshot::Receiver<()>,
+) {
     loop {
         tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(t))) => {
-                    on_client_frame(&shared, conn_id, &tx, &t);
-                    shared.notify();
-                },
-                Some(Ok(Message::Binary(_))) => {
-                    shared.lock().problems.push("gateway got a binary frame (ETF/compressed?)".into());
-                },
-                Some(Ok(Message::Close(_))) => {
-                    // Complete the closing handshake (tungstenite queued the reply; flush it).
+            biased;
+            request = &mut closing => {
+                // The client sent a close frame: tungstenite queued the reply; flush it. (Without
+                // a request the connection task itself is gone, and so is the connection.)
+                if request.is_ok() {
                     let _ = sink.close().await;
-                    break;
-                },
-                None | Some(Err(_)) => break,
-                Some(Ok(_)) => {},
-            },
+                }
+                return;
+            }
             out = rx.recv() => match out {
                 Some(Outgoing::Frame { text, seq }) => {
                     if sink.send(Message::Text(text)).await.is_err() {
-                        break;
+                        return;
                     }
                     if let Some(s) = seq {
                         let mut st = shared.lock();
@@ -314,23 +389,15 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
                         drop(st);
                         shared.notify();
                     }
-                },
-                // Abrupt: no close frame, just drop the TCP connection.
-                Some(Outgoing::Drop) | None => break,
+                }
+                // Abrupt: no close frame; dropping this half (and the reader's) drops the TCP
+                // connection.
+                Some(Outgoing::Drop) | None => return,
                 Some(Outgoing::Close { code, reason }) => {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-                    break;
-                },
+                    return;
+                }
             },
         }
     }
-    drop(sink);
-    drop(stream);
-    {
-        let mut st = shared.lock();
-        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
-            st.gateway.conn = None;
-        }
-    }
-    shared.notify();
 }

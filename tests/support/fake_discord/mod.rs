@@ -38,7 +38,7 @@ pub mod validate;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use serenity::model::gateway::GatewayIntents;
@@ -591,6 +591,17 @@ impl FakeDiscord {
         self.lock().gateway.resume_count
     }
 
+    /// Dispatches sequenced but not yet written to the socket (the writer waits on a full one).
+    pub fn unwritten_dispatches(&self) -> u64 {
+        let st = self.lock();
+        st.gateway.seq.saturating_sub(st.gateway.written_seq)
+    }
+
+    /// Wait until no gateway connection is open.
+    pub async fn wait_disconnected(&self, timeout: Duration) -> Result<(), FakeError> {
+        self.shared.wait_until("gateway disconnected", timeout, |st| st.gateway.conn.is_none().then_some(())).await
+    }
+
     /// Number of WebSocket connections accepted so far.
     pub fn connection_count(&self) -> usize {
         self.lock().gateway.connections
@@ -655,6 +666,12 @@ impl FakeDiscord {
     /// Heartbeats received.
     pub fn heartbeat_count(&self) -> usize {
         self.lock().gateway.heartbeats
+    }
+
+    /// When each heartbeat (op 1) arrived: read off the socket by the gateway's reader, which
+    /// runs apart from its writer, so a writer waiting on a full socket does not delay this.
+    pub fn heartbeat_times(&self) -> Vec<Instant> {
+        self.lock().gateway.heartbeat_at.clone()
     }
 
     /// Wait until `n` heartbeats (op 1) were received (each is ACKed at once).

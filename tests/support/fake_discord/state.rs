@@ -199,6 +199,8 @@ pub struct GatewayState {
     pub identify_count: usize,
     pub resume_count: usize,
     pub heartbeats: usize,
+    /// When each heartbeat (op 1) was read off the socket, in arrival order.
+    pub heartbeat_at: Vec<Instant>,
     /// Seq of the last GUILD_CREATE after READY (session fully set up once written).
     pub ready_seq: Option<u64>,
     /// Seq of the RESUMED of the last resume.
