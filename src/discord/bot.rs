@@ -403,7 +403,7 @@ impl Bot {
         }
         let new = self.seen.lock().is_ok_and(|mut s| s.insert(post.id.get()));
         if !new {
-            tracing::debug!(message = post.id.get(), "already handled; ignoring the replay");
+            tracing::debug!(message_id = post.id.get(), "already handled; ignoring the replay");
         }
         new
     }
@@ -492,7 +492,7 @@ impl Bot {
     /// Decides about one guild message and records the decision with its actions.
     pub(crate) async fn handle(&self, guild: GuildId, post: &Post) {
         if self.with_store(|s| s.is_handled(post.id.get())).unwrap_or(false) {
-            tracing::debug!(message = post.id.get(), "handled before (a replay or a re-read); nothing to do");
+            tracing::debug!(message_id = post.id.get(), "handled before (a replay or a re-read); nothing to do");
             return;
         }
         self.counters.messages.fetch_add(1, Ordering::Relaxed);
@@ -524,7 +524,7 @@ impl Bot {
             Ok(outcome) => outcome,
             Err(e) => {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                return tracing::error!(message = incoming.id, error = %e, "could not decide about a message");
+                return tracing::error!(message_id = incoming.id, error = %e, "could not decide about a message");
             }
         };
         let recorded = match outcome {
@@ -538,7 +538,7 @@ impl Bot {
             Ok(false) => {}
             Err(e) => {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(message = incoming.id, error = %e, "could not record a decision");
+                tracing::error!(message_id = incoming.id, error = %e, "could not record a decision");
             }
         }
     }
@@ -602,13 +602,13 @@ impl Bot {
         let new = self.with_store(|s| s.record_flag(flag, &actions, now))?;
         if new {
             self.counters.flags.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(message = flag.message, channel = flag.channel, author = flag.author, rules = ?flag.rule_ids(), "flagged a staff message");
+            tracing::info!(message_id = flag.message, channel = flag.channel, author = flag.author, rules = ?flag.rule_ids(), "flagged a staff message");
         }
         Ok(new)
     }
 
     fn record_feedback(&self, guild: GuildId, f: &Feedback, now: u64) -> Result<bool, StoreError> {
-        tracing::info!(message = f.message, channel = f.channel, kind = %f.kind, reply = f.reply.is_some(), "patient feedback");
+        tracing::info!(message_id = f.message, channel = f.channel, kind = %f.kind, reply = f.reply.is_some(), "patient feedback");
         let mut acts = Vec::new();
         if let Some(text) = &f.reply {
             acts.push(Act::Reply { channel: f.channel, message: f.message, text: text.clone() });
@@ -663,14 +663,14 @@ impl Bot {
         let now = self.now();
         let outcome = match self.decide_edit(incoming, open.is_some()).await {
             Ok(outcome) => outcome,
-            Err(e) => return tracing::error!(message = event.id.get(), error = %e, "could not re-check an edit"),
+            Err(e) => return tracing::error!(message_id = event.id.get(), error = %e, "could not re-check an edit"),
         };
         let recorded = match outcome {
             EditOutcome::Resolved => {
                 if open.is_none() {
                     return;
                 }
-                tracing::info!(message = event.id.get(), "flag resolved by edit");
+                tracing::info!(message_id = event.id.get(), "flag resolved by edit");
                 let acts = [Act::Resolve { notice: notice::resolved_by_edit(&incoming.link()) }.to_new()];
                 self.with_store(|s| {
                     s.set_flag_status(event.id.get(), "resolved_by_edit", now)?;
@@ -686,7 +686,7 @@ impl Bot {
                 }
                 let actions: Vec<NewAction> = self.flag_actions(guild, &flag, text).iter().map(Act::to_new).collect();
                 self.counters.flags.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(message = flag.message, rules = ?flag.rule_ids(), "an edit brought a new problem");
+                tracing::info!(message_id = flag.message, rules = ?flag.rule_ids(), "an edit brought a new problem");
                 self.with_store(|s| s.record_reflag(&flag, &actions, now)).map(|()| true)
             }
             EditOutcome::Nothing => Ok(false),
@@ -694,7 +694,7 @@ impl Bot {
         match recorded {
             Ok(true) => self.wake.notify_one(),
             Ok(false) => {}
-            Err(e) => tracing::error!(message = event.id.get(), error = %e, "could not record an edit's outcome"),
+            Err(e) => tracing::error!(message_id = event.id.get(), error = %e, "could not record an edit's outcome"),
         }
     }
 
@@ -827,7 +827,7 @@ impl EventHandler for Handler {
     async fn message(&self, ctx: Context, msg: Message) {
         // When serenity handed the message over: the load run reads this to tell the gateway's
         // delivery apart from Bedside's handling.
-        tracing::debug!(target: "bedside::received", message = msg.id.get(), "message received");
+        tracing::debug!(target: "bedside::received", message_id = msg.id.get(), "message received");
         // Reduced to a `Post` here, so the serenity message is freed before the wait for a lane.
         let post = Post::from(msg);
         self.hand_off(|bot| async move { bot.on_message(&ctx, post).await });

@@ -141,7 +141,7 @@ pub async fn handle_button(bot: &Bot, ctx: &Context, press: &ComponentInteractio
             Ok(m) => match bot.with_store(|s| s.flag(m)) {
                 Ok(Some(flag)) if flag.author_id == press.user.id.get() => {
                     let _ = bot.with_store(|s| s.dismiss(m, true, now));
-                    tracing::info!(message = m, rules = ?flag.rules, "the author marked a flag not a problem");
+                    tracing::info!(message_id = m, rules = ?flag.rules, "the author marked a flag not a problem");
                     "Thanks — noted as not a problem. Staff use this to tune Bedside's rules.".to_string()
                 }
                 Ok(Some(_)) => "Only the author of the message can do that.".to_string(),
