@@ -10,7 +10,8 @@
 //! # Layout
 //! - `finding.rs`: labels, kinds, severities, [`Finding`], [`Analysis`].
 //! - `normalize.rs`: Discord text → matchable text, with a map back to the original.
-//! - `rulebook.rs`: rules compiled into one `RegexSet` and one Aho-Corasick automaton.
+//! - `rulebook.rs`: rules compiled into small `RegexSet`s grouped by scope (staff, patient,
+//!   identifiers only) and one Aho-Corasick automaton.
 //! - `evidence.rs`: what one message contains, gathered once.
 //! - `identifiers.rs`: validators (NANP, SSN, Luhn…) and the practice's own details.
 //! - `redact.rs`: excerpts safe to show in a staff channel.

@@ -1,7 +1,7 @@
 //! The rules compiled for speed: the patterns in a few small `RegexSet`s, one Aho-Corasick
 //! automaton over every word list, and each rule's trigger and signals as indexes into them.
 //!
-//! Compiling once means a message costs a pass of each set its author's role needs and one pass of
+//! Compiling once means a message costs a pass of each set its scope needs and one pass of
 //! the automaton, plus span searches only for the patterns a set says are present. Every matcher
 //! is linear-time.
 
