@@ -4,13 +4,20 @@
 //! variety of text searched (lazy DFA states: several MB per thread for Bedside's rules). Handlers
 //! run on every worker of the runtime, so letting each analyze in place keeps a full set of caches
 //! per worker. Here all analysis — decisions on messages and edits, `/check`, drafts sent by DM —
-//! runs on one thread, in arrival order, so there is one set. One thread is plenty: analysis takes
-//! microseconds, while a message's REST calls take milliseconds.
+//! runs on one thread, so there is one set. One thread is plenty: analysis takes microseconds,
+//! while a message's REST calls take milliseconds.
+//!
+//! Jobs come in lanes (a guild, or direct messages, as in `lanes.rs`) and the thread takes the
+//! lanes in turn, each lane's jobs in arrival order: a job from a quiet guild waits for at most one
+//! job of a flooded one, not for all it has queued.
 //!
 //! # Layout
 //! - [`Analyst::start`]: spawns the thread, which ends when the `Analyst` is dropped.
-//! - [`Analyst::run`]: runs a job on that thread and awaits its result.
+//! - [`Analyst::run`]: queues a job in a lane on that thread; its future gives the result.
+//! - [`Turns`]: the waiting jobs, lane by lane, and whose turn is next.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -24,7 +31,7 @@ type Job = Box<dyn FnOnce(&Detector) + Send>;
 
 /// A handle to the analysis thread.
 pub struct Analyst {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<(u64, Job)>,
 }
 
 /// The analysis thread is gone, or a job on it panicked (the thread itself carries on).
@@ -35,10 +42,23 @@ pub struct Interrupted;
 impl Analyst {
     /// Starts the thread that owns `detector`'s use from now on.
     pub fn start(detector: Arc<Detector>) -> std::io::Result<Analyst> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<(u64, Job)>();
         thread::Builder::new().name("bedside-analysis".into()).spawn(move || {
             yield_to_the_event_loop();
-            for job in queue {
+            let mut turns = Turns::default();
+            loop {
+                // Block only when nothing waits; otherwise take in whatever has arrived, so the
+                // next turn is chosen among every lane that has work.
+                if turns.is_empty() {
+                    match queue.recv() {
+                        Ok((lane, job)) => turns.push(lane, job),
+                        Err(_) => return,
+                    }
+                }
+                while let Ok((lane, job)) = queue.try_recv() {
+                    turns.push(lane, job);
+                }
+                let Some(job) = turns.next() else { continue };
                 // A panic must not take the thread (and every later message) with it; the job's
                 // caller sees `Interrupted`.
                 if catch_unwind(AssertUnwindSafe(|| job(&detector))).is_err() {
@@ -49,17 +69,54 @@ impl Analyst {
         Ok(Analyst { jobs })
     }
 
-    /// Runs `job` on the analysis thread, after the jobs already queued.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&Detector) -> T + Send + 'static,
-    ) -> Result<T, Interrupted> {
+    /// Queues `job` in `lane` now; the future gives its result once the thread has run it.
+    pub fn run<T, F>(&self, lane: u64, job: F) -> impl Future<Output = Result<T, Interrupted>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Detector) -> T + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |detector| {
             let _ = tx.send(job(detector));
         });
-        self.jobs.send(job).map_err(|_| Interrupted)?;
-        rx.await.map_err(|_| Interrupted)
+        let queued = self.jobs.send((lane, job)).map_err(|_| Interrupted);
+        async move {
+            queued?;
+            rx.await.map_err(|_| Interrupted)
+        }
+    }
+}
+
+/// Waiting jobs by lane, lanes in turn: after a lane's job runs, that lane goes to the back.
+struct Turns<J = Job> {
+    lanes: VecDeque<(u64, VecDeque<J>)>,
+}
+
+impl<J> Default for Turns<J> {
+    fn default() -> Self {
+        Turns { lanes: VecDeque::new() }
+    }
+}
+
+impl<J> Turns<J> {
+    fn is_empty(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
+    fn push(&mut self, lane: u64, job: J) {
+        match self.lanes.iter_mut().find(|(l, _)| *l == lane) {
+            Some((_, jobs)) => jobs.push_back(job),
+            None => self.lanes.push_back((lane, VecDeque::from([job]))),
+        }
+    }
+
+    fn next(&mut self) -> Option<J> {
+        let (lane, mut jobs) = self.lanes.pop_front()?;
+        let job = jobs.pop_front();
+        if !jobs.is_empty() {
+            self.lanes.push_back((lane, jobs));
+        }
+        job
     }
 }
 
@@ -91,7 +148,7 @@ mod tests {
         let setup = Setup::load(None).expect("embedded config");
         let analyst = Analyst::start(setup.detector.clone()).expect("thread");
         let (thread, flagged) = analyst
-            .run(|d| {
+            .run(1, |d| {
                 let analysis = d.analyze(&Message::new("take 400mg ibuprofen every 6 hours", Role::Staff));
                 (thread::current().name().map(str::to_string), analysis.counted().count())
             })
@@ -105,9 +162,48 @@ mod tests {
     async fn a_panicking_job_is_reported_and_the_thread_carries_on() {
         let setup = Setup::load(None).expect("embedded config");
         let analyst = Analyst::start(setup.detector.clone()).expect("thread");
-        let failed = analyst.run(|_| -> usize { panic!("a bug in a rule") }).await;
+        let failed = analyst.run(1, |_| -> usize { panic!("a bug in a rule") }).await;
         assert!(failed.is_err());
-        let after = analyst.run(|d| d.rule_count()).await.expect("the thread is still there");
+        let after = analyst.run(1, |d| d.rule_count()).await.expect("the thread is still there");
         assert!(after > 0);
+    }
+
+    #[test]
+    fn lanes_take_turns_and_each_keeps_its_order() {
+        let mut turns = Turns::default();
+        for job in ["a1", "a2", "a3"] {
+            turns.push(1, job);
+        }
+        turns.push(2, "b1");
+        turns.push(1, "a4");
+        turns.push(3, "c1");
+        turns.push(2, "b2");
+        let order: Vec<&str> = std::iter::from_fn(|| turns.next()).collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3", "a4"]);
+        assert!(turns.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_quiet_lane_waits_for_one_job_of_a_busy_one_not_for_all() {
+        let setup = Setup::load(None).expect("embedded config");
+        let analyst = Analyst::start(setup.detector.clone()).expect("thread");
+        // Hold the thread until every job below is queued.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let hold = analyst.run(0, move |_| held.recv().ok());
+        let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = |lane: u64, n: usize| {
+            let ran = ran.clone();
+            analyst.run(lane, move |_| ran.lock().expect("lock").push((lane, n)))
+        };
+        let busy: Vec<_> = (0..5).map(|n| record(1, n)).collect();
+        let quiet = record(2, 0);
+        release.send(()).expect("release");
+        hold.await.expect("held");
+        quiet.await.expect("quiet lane's job");
+        for job in busy {
+            job.await.expect("busy lane's job");
+        }
+        let ran = ran.lock().expect("lock").clone();
+        assert_eq!(ran, [(1, 0), (2, 0), (1, 1), (1, 2), (1, 3), (1, 4)]);
     }
 }

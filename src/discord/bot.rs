@@ -412,7 +412,7 @@ impl Bot {
         if !self.first_sight(&post) {
             return;
         }
-        let _pass = self.lanes.enter(post.guild.map_or(lanes::DIRECT, |g| g.get())).await;
+        let _pass = self.lanes.enter(lane(post.guild.map(|g| g.get()))).await;
         // Boxed: while a burst waits for its lane, each waiting task then holds the post and not
         // also the (several times larger) state of the work below (measured: ~10 MB at 2,000).
         Box::pin(self.on_admitted_message(ctx, post)).await;
@@ -547,7 +547,11 @@ impl Bot {
     async fn decide(&self, incoming: Incoming<'_>, now: u64) -> Result<Outcome, Interrupted> {
         let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
         let (config, store) = (self.setup.config.clone(), self.store.clone());
-        self.analyst.run(move |detector| policy::decide(&config, detector, &facts.with_text(&text), &*store, now)).await
+        self.analyst
+            .run(lane(incoming.guild), move |detector| {
+                policy::decide(&config, detector, &facts.with_text(&text), &*store, now)
+            })
+            .await
     }
 
     /// [`policy::decide_edit`], on the analysis thread.
@@ -555,18 +559,20 @@ impl Bot {
         let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
         let config = self.setup.config.clone();
         self.analyst
-            .run(move |detector| policy::decide_edit(&config, detector, &facts.with_text(&text), was_flagged))
+            .run(lane(incoming.guild), move |detector| {
+                policy::decide_edit(&config, detector, &facts.with_text(&text), was_flagged)
+            })
             .await
     }
 
     /// The answer to a staff draft (`/check`, the context menu, a DM), found on the analysis thread
-    /// and counted for `/bedside status`.
-    pub async fn check_draft(&self, text: &str) -> Notice {
+    /// in `guild`'s turn (`None`: a DM) and counted for `/bedside status`.
+    pub async fn check_draft(&self, guild: Option<u64>, text: &str) -> Notice {
         self.counters.checks.fetch_add(1, Ordering::Relaxed);
         let text = text.to_owned();
         let answer = self
             .analyst
-            .run(move |detector| {
+            .run(lane(guild), move |detector| {
                 let analysis = detector.analyze(&Draft::new(&text, Role::Staff));
                 notice::check_answer(&text, &analysis, detector)
             })
@@ -714,7 +720,7 @@ impl Bot {
             }
         }
         let reply = if staff {
-            message_for(&self.check_draft(&post.content).await)
+            message_for(&self.check_draft(None, &post.content).await)
         } else {
             let phone = self.setup.config.practice.phone_display.clone().unwrap_or_else(|| "the front desk".into());
             CreateMessage::new().content(format!(
@@ -761,6 +767,12 @@ fn message_for(n: &Notice) -> CreateMessage {
         Some(content) => m.content(content),
         None => m,
     }
+}
+
+/// The lane of a guild's work (in `lanes.rs` and on the analysis thread): the guild, or
+/// [`lanes::DIRECT`] for direct messages.
+fn lane(guild: Option<u64>) -> u64 {
+    guild.unwrap_or(lanes::DIRECT)
 }
 
 /// serenity's event handler. It keeps what must happen in event order (who Bedside is, which

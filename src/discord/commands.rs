@@ -51,12 +51,14 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
                 .find(|o| o.name == "text")
                 .and_then(|o| if let CommandDataOptionValue::String(s) = &o.value { Some(s.as_str()) } else { None })
                 .unwrap_or_default();
-            Reply::Embed(bot.check_draft(text).await)
+            Reply::Embed(bot.check_draft(command.guild_id.map(|g| g.get()), text).await)
         }
         CHECK_MENU => {
             let target = command.data.target_id.and_then(|id| command.data.resolved.messages.get(&id.to_message_id()));
             match target {
-                Some(message) => Reply::Embed(bot.check_draft(&message.content).await),
+                Some(message) => {
+                    Reply::Embed(bot.check_draft(command.guild_id.map(|g| g.get()), &message.content).await)
+                }
                 None => Reply::Text("Bedside could not read that message.".to_string()),
             }
         }
