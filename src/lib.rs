@@ -13,6 +13,7 @@
 //! - [`notice`]: what people read (the author's DM, the staff alert, the feedback share).
 //! - [`stagnation`]: which quiet channels get a reminder, and which tip.
 //! - [`report`]: figures and charts from what the store kept.
+//! - [`turns`]: queues by guild, served in turn (fairness for the analysis thread and the outbox).
 //!
 //! The shell translates between the world and the core, and decides nothing:
 //! - [`export`]: reads DiscordChatExporter JSON exports, streamed.
@@ -34,3 +35,4 @@ pub mod scan;
 pub mod setup;
 pub mod stagnation;
 pub mod store;
+pub mod turns;

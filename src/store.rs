@@ -19,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{AckLedger, Feedback, Flag};
+use crate::turns::Turns;
 
 /// The schema, in order. A database at `user_version` N has had the first N applied.
 const MIGRATIONS: &[&str] = &[
@@ -362,7 +363,7 @@ impl Store {
             "SELECT id, kind, message_id, payload, attempts FROM outbox
              WHERE status = 'pending' AND guild_id IS ?1 AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
         )?;
-        let mut pages: Vec<std::vec::IntoIter<Pending>> = Vec::with_capacity(guilds.len());
+        let mut turns = Turns::default();
         for guild in guilds {
             let rows = stmt.query_map(params![guild, to_i64(now), limit as i64], |r| {
                 Ok(Pending {
@@ -373,22 +374,11 @@ impl Store {
                     attempts: r.get(4)?,
                 })
             })?;
-            pages.push(rows.collect::<Result<Vec<_>, _>>()?.into_iter());
-        }
-        // Take turns: each guild's first, then each one's second, and so on.
-        let mut due = Vec::new();
-        while due.len() < limit {
-            let before = due.len();
-            for page in &mut pages {
-                if due.len() < limit {
-                    due.extend(page.next());
-                }
-            }
-            if due.len() == before {
-                break;
+            for row in rows {
+                turns.push(guild, row?);
             }
         }
-        Ok(due)
+        Ok(turns.take(limit).collect())
     }
 
     /// How many actions are still pending.

@@ -14,9 +14,8 @@
 //! # Layout
 //! - [`Analyst::start`]: spawns the thread, which ends when the `Analyst` is dropped.
 //! - [`Analyst::run`]: queues a job in a lane on that thread; its future gives the result.
-//! - [`Turns`]: the waiting jobs, lane by lane, and whose turn is next.
+//! - the jobs waiting: [`Turns`] by lane (`turns.rs`).
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -26,6 +25,7 @@ use std::thread;
 use tokio::sync::oneshot;
 
 use crate::detect::Detector;
+use crate::turns::Turns;
 
 type Job = Box<dyn FnOnce(&Detector) + Send>;
 
@@ -45,7 +45,7 @@ impl Analyst {
         let (jobs, queue) = mpsc::channel::<(u64, Job)>();
         thread::Builder::new().name("bedside-analysis".into()).spawn(move || {
             yield_to_the_event_loop();
-            let mut turns = Turns::default();
+            let mut turns: Turns<u64, Job> = Turns::default();
             loop {
                 // Block only when nothing waits; otherwise take in whatever has arrived, so the
                 // next turn is chosen among every lane that has work.
@@ -84,39 +84,6 @@ impl Analyst {
             queued?;
             rx.await.map_err(|_| Interrupted)
         }
-    }
-}
-
-/// Waiting jobs by lane, lanes in turn: after a lane's job runs, that lane goes to the back.
-struct Turns<J = Job> {
-    lanes: VecDeque<(u64, VecDeque<J>)>,
-}
-
-impl<J> Default for Turns<J> {
-    fn default() -> Self {
-        Turns { lanes: VecDeque::new() }
-    }
-}
-
-impl<J> Turns<J> {
-    fn is_empty(&self) -> bool {
-        self.lanes.is_empty()
-    }
-
-    fn push(&mut self, lane: u64, job: J) {
-        match self.lanes.iter_mut().find(|(l, _)| *l == lane) {
-            Some((_, jobs)) => jobs.push_back(job),
-            None => self.lanes.push_back((lane, VecDeque::from([job]))),
-        }
-    }
-
-    fn next(&mut self) -> Option<J> {
-        let (lane, mut jobs) = self.lanes.pop_front()?;
-        let job = jobs.pop_front();
-        if !jobs.is_empty() {
-            self.lanes.push_back((lane, jobs));
-        }
-        job
     }
 }
 
@@ -166,21 +133,6 @@ mod tests {
         assert!(failed.is_err());
         let after = analyst.run(1, |d| d.rule_count()).await.expect("the thread is still there");
         assert!(after > 0);
-    }
-
-    #[test]
-    fn lanes_take_turns_and_each_keeps_its_order() {
-        let mut turns = Turns::default();
-        for job in ["a1", "a2", "a3"] {
-            turns.push(1, job);
-        }
-        turns.push(2, "b1");
-        turns.push(1, "a4");
-        turns.push(3, "c1");
-        turns.push(2, "b2");
-        let order: Vec<&str> = std::iter::from_fn(|| turns.next()).collect();
-        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3", "a4"]);
-        assert!(turns.is_empty());
     }
 
     #[tokio::test]
