@@ -17,8 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serenity::all::{
     ChannelId, ChannelType, CommandInteraction, Context, CreateEmbed, CreateMessage, EventHandler, GetMessages,
-    GuildChannel, GuildId, Interaction, Message, MessageId, MessageType, MessageUpdateEvent, Permissions, Ready,
-    RoleId, UserId,
+    GuildChannel, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Permissions, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::Notify;
@@ -28,7 +27,7 @@ use super::commands;
 use super::deliver::with_retry;
 use super::lanes::{self, Lanes};
 use super::outbox::Act;
-use super::post::Post;
+use super::post::{Post, is_system};
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
 use crate::policy::{self, Author, EditOutcome, Feedback, Flag, Incoming, Outcome, RoleRef};
@@ -497,7 +496,6 @@ impl Bot {
         }
         self.counters.messages.fetch_add(1, Ordering::Relaxed);
         let author = self.author(guild.get(), post.author, post.author_is_bot, post.webhook, post.roles.as_deref());
-        let posted_at = post.posted_at;
         let incoming = Incoming {
             id: post.id.get(),
             channel: post.channel.get(),
@@ -509,12 +507,13 @@ impl Bot {
             text: &post.content,
             is_reply: post.is_reply,
             mentions: post.mentions,
-            posted_at,
+            posted_at: post.posted_at,
         };
         if incoming.watched && matches!(author, Author::Staff | Author::Patient) {
             let staff = author == Author::Staff;
-            let noted =
-                self.with_store(|s| s.note_post(Some(guild.get()), incoming.channel, incoming.id, staff, posted_at));
+            let noted = self.with_store(|s| {
+                s.note_post(Some(guild.get()), incoming.channel, incoming.id, staff, incoming.posted_at)
+            });
             if let Err(e) = noted {
                 tracing::error!(error = %e, "could not note channel activity");
             }
@@ -657,7 +656,7 @@ impl Bot {
             guild: Some(guild.get()),
             author_id: user.id.get(),
             author: self.author(guild.get(), user.id, user.bot, webhook, roles.as_deref()),
-            system: event.kind.is_some_and(|k| !matches!(k, MessageType::Regular | MessageType::InlineReply)),
+            system: event.kind.is_some_and(is_system),
             watched: self.watched(guild.get(), event.channel_id.get()),
             text,
             is_reply: event.message_reference.as_ref().is_some_and(|r| r.is_some()),

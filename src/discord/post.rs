@@ -41,13 +41,18 @@ impl From<Message> for Post {
             author_is_bot: msg.author.bot,
             webhook: msg.webhook_id.is_some(),
             roles: msg.member.map(|m| m.roles),
-            system: !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
+            system: is_system(msg.kind),
             is_reply: msg.message_reference.is_some(),
             mentions: msg.mentions.iter().filter(|u| Some(u.id) != replied_to).count(),
             posted_at: msg.timestamp.unix_timestamp().max(0) as u64,
             content: msg.content,
         }
     }
+}
+
+/// A join, a pin, a boost or another message Discord writes itself, rather than a post.
+pub fn is_system(kind: MessageType) -> bool {
+    !matches!(kind, MessageType::Regular | MessageType::InlineReply)
 }
 
 #[cfg(test)]
