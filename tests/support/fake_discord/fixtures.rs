@@ -25,7 +25,8 @@ pub const BOT_USERNAME: &str = "Bedside";
 /// "Maple Grove Health Community", the main fixture guild.
 pub const GUILD_ID: u64 = 1_180_000_000_000_000_100;
 /// A second guild ("Cedar Hollow Book Club") so tests can check other guilds are not affected.
-pub const OTHER_GUILD_ID: u64 = 1_180_000_000_000_000_200;
+/// With two shards it is on the other one: `(id >> 22) % 2` is 0 here and 1 for [`GUILD_ID`].
+pub const OTHER_GUILD_ID: u64 = 1_180_000_000_004_200_000;
 
 /// `@everyone` — on Discord its id equals the guild id.
 pub const ROLE_EVERYONE: u64 = GUILD_ID;
@@ -672,15 +673,21 @@ pub fn guild_create_json(world: &GuildFixture, g: &GuildDef) -> Value {
 }
 
 /// The `d` of READY.
-pub fn ready_json(world: &GuildFixture, session_id: &str, resume_gateway_url: &str, shard: Option<Value>) -> Value {
+pub fn ready_json(
+    world: &GuildFixture,
+    guilds: &[&GuildDef],
+    session_id: &str,
+    resume_gateway_url: &str,
+    shard: [usize; 2],
+) -> Value {
     json!({
         "v": 10,
         "user": current_user_json(world),
-        "guilds": world.guilds.iter().map(|g| json!({"id": sid(g.id), "unavailable": true})).collect::<Vec<_>>(),
+        "guilds": guilds.iter().map(|g| json!({"id": sid(g.id), "unavailable": true})).collect::<Vec<_>>(),
         "session_id": session_id,
         "session_type": "normal",
         "resume_gateway_url": resume_gateway_url,
-        "shard": shard.unwrap_or_else(|| json!([0, 1])),
+        "shard": shard,
         "application": {"id": sid(world.application_id), "flags": 565248},
         "private_channels": [],
         "presences": [],
@@ -750,10 +757,10 @@ pub fn dm_channel_json(world: &GuildFixture, channel_id: u64, recipient: u64) ->
 }
 
 /// Gateway URL answer for `GET /gateway/bot`.
-pub fn bot_gateway_json(ws_url: &str) -> Value {
+pub fn bot_gateway_json(ws_url: &str, shards: u32) -> Value {
     json!({
         "url": ws_url,
-        "shards": 1,
+        "shards": shards,
         "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
     })
 }
@@ -1451,7 +1458,7 @@ mod tests {
             assert_eq!(ev.guild.members.len(), g.members.len());
             assert!(ev.guild.threads.iter().all(|t| t.guild_id.get() == g.id));
         }
-        let ready = ready_json(&w, "s1", "ws://127.0.0.1:1", None);
+        let ready = ready_json(&w, &w.guilds.iter().collect::<Vec<_>>(), "s1", "ws://127.0.0.1:1", [0, 1]);
         let text = super::super::validate::dispatch_text("READY", &ready, 1);
         let Event::Ready(r) = check_dispatch(&text).unwrap() else { panic!() };
         assert_eq!(r.ready.guilds.len(), 2);
@@ -1473,7 +1480,7 @@ mod tests {
         assert_eq!(dm.recipient.id.get(), USER_PATIENT_A);
         let any: Channel = check_rest(&dm_channel_json(&w, 9, USER_PATIENT_A)).unwrap();
         assert!(any.private().is_some());
-        let _: BotGateway = check_rest(&bot_gateway_json("ws://127.0.0.1:1")).unwrap();
+        let _: BotGateway = check_rest(&bot_gateway_json("ws://127.0.0.1:1", 1)).unwrap();
     }
 
     #[test]

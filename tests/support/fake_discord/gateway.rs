@@ -1,5 +1,6 @@
 //! The fake gateway (WebSocket on its own port): HELLO → IDENTIFY → READY + one GUILD_CREATE
-//! per fixture guild, heartbeat ACKs, RESUME with replay of missed dispatches, and the single
+//! per fixture guild of the shard, heartbeat ACKs, a session per shard (a guild's dispatches go
+//! on its shard's connection, as on Discord), RESUME with replay of missed dispatches, and the single
 //! entry point every dispatch goes through (`dispatch_locked`): validate with serenity's types,
 //! apply intents like Discord, assign the next `s`, log it for RESUME, queue it on the socket.
 //! Each connection reads and writes apart (a reader, and a writer task draining the queue), so a
@@ -27,7 +28,8 @@ use tokio::task::JoinHandle;
 
 use super::FakeError;
 use super::fixtures;
-use super::state::{Conn, Outgoing, Shared, State};
+use super::fixtures::GuildDef;
+use super::state::{Conn, Outgoing, Session, Shared, State};
 use super::validate::{check_dispatch, dispatch_text};
 
 /// Serve the gateway on `listener` until the task is aborted.
@@ -106,26 +108,48 @@ fn intent_for(event: &str, in_guild: bool) -> Option<(GatewayIntents, &'static s
     })
 }
 
-/// Validate, apply intents, assign a seq, log and send (or buffer) one dispatch.
+/// Validate, apply intents, assign a seq, log and send (or buffer) one dispatch, on the shard
+/// that carries its guild (`guild_id` in `data`; shard 0 without one).
 /// `checked = false` skips serenity validation (for deliberately odd payloads).
 pub fn dispatch_locked(
     shared: &Shared,
     st: &mut State,
     event: &str,
+    data: Value,
+    checked: bool,
+) -> Result<DispatchOutcome, FakeError> {
+    let shard = st.gateway.shard_of(guild_of(&data));
+    dispatch_on(shared, st, shard, event, data, checked)
+}
+
+/// The `guild_id` of a dispatch's data (a snowflake string, or a number).
+pub fn guild_of(data: &Value) -> Option<u64> {
+    match data.get("guild_id")? {
+        Value::String(s) => s.parse().ok(),
+        v => v.as_u64(),
+    }
+}
+
+/// [`dispatch_locked`] on a given shard's session.
+fn dispatch_on(
+    shared: &Shared,
+    st: &mut State,
+    shard: usize,
+    event: &str,
     mut data: Value,
     checked: bool,
 ) -> Result<DispatchOutcome, FakeError> {
-    if st.gateway.session_id.is_none() {
+    let Some(session) = st.gateway.sessions.get(shard).filter(|s| s.session_id.is_some()) else {
         return Err(FakeError::NotConnected(format!(
-            "cannot dispatch {event}: no gateway session yet (wait_ready first)"
+            "cannot dispatch {event}: shard {shard} has no gateway session yet (wait_ready first)"
         )));
-    }
+    };
+    let (next, session_intents) = (session.seq + 1, session.intents);
     if checked {
-        check_dispatch(&dispatch_text(event, &data, st.gateway.seq + 1))
-            .map_err(|e| FakeError::Invalid(format!("{event}: {e}")))?;
+        check_dispatch(&dispatch_text(event, &data, next)).map_err(|e| FakeError::Invalid(format!("{event}: {e}")))?;
     }
     if st.enforce_intents {
-        let intents = GatewayIntents::from_bits_truncate(st.gateway.intents.unwrap_or(0));
+        let intents = GatewayIntents::from_bits_truncate(session_intents.unwrap_or(0));
         let in_guild = data.get("guild_id").is_some_and(|g| !g.is_null());
         if let Some((needed, name)) = intent_for(event, in_guild) {
             if !intents.contains(needed) {
@@ -159,32 +183,58 @@ pub fn dispatch_locked(
             }
         }
     }
-    let seq = st.gateway.seq + 1;
-    let text = dispatch_text(event, &data, seq);
-    st.gateway.seq = seq;
-    st.gateway.log.push((seq, text.clone()));
-    if let Some(conn) = &st.gateway.conn {
-        let _ = conn.tx.send(Outgoing::Frame { text, seq: Some(seq) });
+    let text = dispatch_text(event, &data, next);
+    st.gateway.dispatched += 1;
+    let session = &mut st.gateway.sessions[shard];
+    session.seq = next;
+    session.log.push((next, text.clone()));
+    if let Some(conn) = &session.conn {
+        let _ = conn.tx.send(Outgoing::Frame { text, seq: Some(next) });
     }
-    Ok(DispatchOutcome::Sent(seq))
+    Ok(DispatchOutcome::Sent(next))
 }
 
 fn sid_str(id: u64) -> String {
     id.to_string()
 }
 
-fn replace_conn(st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>) {
-    if let Some(old) = st.gateway.conn.take() {
+/// Make `conn_id` the connection of `shard`'s session (dropping the one it replaces).
+fn replace_conn(st: &mut State, shard: usize, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>) {
+    if let Some(old) = st.gateway.sessions[shard].conn.take() {
         if old.id != conn_id {
             let _ = old.tx.send(Outgoing::Drop);
         }
     }
-    st.gateway.conn = Some(Conn { id: conn_id, tx: tx.clone() });
+    st.gateway.sessions[shard].conn = Some(Conn { id: conn_id, tx: tx.clone() });
+    st.gateway.conn_shard.insert(conn_id, shard);
 }
 
 fn token_ok(shared: &Shared, d: &Value) -> bool {
     let token = d.get("token").and_then(Value::as_str).unwrap_or("");
     token.strip_prefix("Bot ").unwrap_or(token) == shared.token
+}
+
+/// IDENTIFY's `shard: [id, count]` (`[0, 1]` without one), checked like Discord: close code 4010
+/// for an id outside the count, or a count other than the one the connected shards use.
+fn identify_shard(st: &mut State, d: &Value) -> Result<(usize, usize), String> {
+    let pair = match d.get("shard") {
+        None | Some(Value::Null) => Some((0, 1)),
+        Some(v) => v.as_array().and_then(|a| match a.as_slice() {
+            [id, count] => Some((id.as_u64()? as usize, count.as_u64()? as usize)),
+            _ => None,
+        }),
+    };
+    let Some((id, count)) = pair.filter(|(id, count)| id < count) else {
+        return Err(format!("IDENTIFY with an invalid shard: {:?}", d.get("shard")));
+    };
+    let gw = &mut st.gateway;
+    if gw.sessions.len() != count {
+        if gw.sessions.iter().any(|s| s.conn.is_some()) {
+            return Err(format!("IDENTIFY as shard [{id}, {count}] while {} shards are connected", gw.sessions.len()));
+        }
+        gw.sessions = (0..count).map(|_| Session::default()).collect();
+    }
+    Ok((id, count))
 }
 
 fn on_identify(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, d: &Value) {
@@ -193,29 +243,38 @@ fn on_identify(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::Unbound
         let _ = tx.send(Outgoing::Close { code: 4004, reason: "Authentication failed.".into() });
         return;
     }
+    let (shard, count) = match identify_shard(st, d) {
+        Ok(pair) => pair,
+        Err(problem) => {
+            st.problems.push(problem);
+            let _ = tx.send(Outgoing::Close { code: 4010, reason: "Invalid shard.".into() });
+            return;
+        }
+    };
     let gw = &mut st.gateway;
     gw.identify_count += 1;
     gw.session_counter += 1;
-    gw.session_id = Some(format!("fake{:028x}", gw.session_counter));
-    gw.seq = 0;
-    gw.log.clear();
-    gw.written_seq = 0;
-    gw.ready_seq = None;
-    gw.resumed_seq = None;
-    gw.intents = d.get("intents").and_then(Value::as_u64);
-    let session_id = gw.session_id.clone().expect("session");
-    replace_conn(st, conn_id, tx);
+    let session_id = format!("fake{:028x}", gw.session_counter);
+    gw.sessions[shard] = Session {
+        session_id: Some(session_id.clone()),
+        intents: d.get("intents").and_then(Value::as_u64),
+        conn: gw.sessions[shard].conn.take(),
+        ..Session::default()
+    };
+    replace_conn(st, shard, conn_id, tx);
     let world = &shared.world;
-    let ready = fixtures::ready_json(world, &session_id, &shared.gateway_url, d.get("shard").cloned());
-    if let Err(e) = dispatch_locked(shared, st, "READY", ready, true) {
+    let guilds: Vec<&GuildDef> = world.guilds.iter().filter(|g| st.gateway.shard_of(Some(g.id)) == shard).collect();
+    let ready = fixtures::ready_json(world, &guilds, &session_id, &shared.gateway_url, [shard, count]);
+    if let Err(e) = dispatch_on(shared, st, shard, "READY", ready, true) {
         st.problems.push(format!("fake READY is invalid: {e}"));
     }
-    for g in &world.guilds {
-        if let Err(e) = dispatch_locked(shared, st, "GUILD_CREATE", fixtures::guild_create_json(world, g), true) {
+    for g in guilds {
+        if let Err(e) = dispatch_on(shared, st, shard, "GUILD_CREATE", fixtures::guild_create_json(world, g), true) {
             st.problems.push(format!("fake GUILD_CREATE for {} is invalid: {e}", g.id));
         }
     }
-    st.gateway.ready_seq = Some(st.gateway.seq);
+    let session = &mut st.gateway.sessions[shard];
+    session.ready_seq = Some(session.seq);
 }
 
 fn on_resume(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, d: &Value) {
@@ -224,25 +283,27 @@ fn on_resume(shared: &Shared, st: &mut State, conn_id: u64, tx: &mpsc::Unbounded
         let _ = tx.send(Outgoing::Close { code: 4004, reason: "Authentication failed.".into() });
         return;
     }
-    let session = d.get("session_id").and_then(Value::as_str);
+    let session_id = d.get("session_id").and_then(Value::as_str);
     let seq = d.get("seq").and_then(Value::as_u64).unwrap_or(0);
-    if session.is_none() || session != st.gateway.session_id.as_deref() || seq > st.gateway.seq {
+    let shard =
+        st.gateway.sessions.iter().position(|s| s.session_id.is_some() && s.session_id.as_deref() == session_id);
+    let Some(shard) = shard.filter(|&shard| seq <= st.gateway.sessions[shard].seq) else {
         // Not resumable: Discord answers op 9 with d=false and the client re-identifies.
         let _ = tx
             .send(Outgoing::Frame { text: json!({"op": 9, "d": false, "s": null, "t": null}).to_string(), seq: None });
         return;
-    }
+    };
     st.gateway.resume_count += 1;
-    replace_conn(st, conn_id, tx);
+    replace_conn(st, shard, conn_id, tx);
     let mut from = seq + 1;
     if let Some(replay) = st.gateway.replay_on_resume.take() {
         from = from.min(replay);
     }
-    for (s, text) in st.gateway.log.iter().filter(|(s, _)| *s >= from) {
+    for (s, text) in st.gateway.sessions[shard].log.iter().filter(|(s, _)| *s >= from) {
         let _ = tx.send(Outgoing::Frame { text: text.clone(), seq: Some(*s) });
     }
-    match dispatch_locked(shared, st, "RESUMED", json!({}), true) {
-        Ok(DispatchOutcome::Sent(s)) => st.gateway.resumed_seq = Some(s),
+    match dispatch_on(shared, st, shard, "RESUMED", json!({}), true) {
+        Ok(DispatchOutcome::Sent(s)) => st.gateway.sessions[shard].resumed_seq = Some(s),
         other => st.problems.push(format!("RESUMED not sent: {other:?}")),
     }
 }
@@ -259,8 +320,9 @@ fn on_client_frame(shared: &Shared, conn_id: u64, tx: &mpsc::UnboundedSender<Out
     let d = v.get("d").cloned().unwrap_or(Value::Null);
     match v.get("op").and_then(Value::as_u64) {
         Some(1) => {
+            let shard = st.gateway.shard_of_conn(conn_id).unwrap_or(0);
             st.gateway.heartbeats += 1;
-            st.gateway.heartbeat_at.push(arrived);
+            st.gateway.heartbeat_at.push((shard, arrived));
             let ack = json!({"op": 11, "d": null, "s": null, "t": null}).to_string();
             let _ = tx.send(Outgoing::Frame { text: ack, seq: None });
         }
@@ -321,8 +383,8 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
     }
     {
         let mut st = shared.lock();
-        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
-            st.gateway.conn = None;
+        if let Some(session) = st.gateway.session_of_conn(conn_id) {
+            session.conn = None;
         }
     }
     shared.notify();
@@ -383,8 +445,8 @@ async fn write_frames(
                     }
                     if let Some(s) = seq {
                         let mut st = shared.lock();
-                        if st.gateway.conn.as_ref().is_some_and(|c| c.id == conn_id) {
-                            st.gateway.written_seq = st.gateway.written_seq.max(s);
+                        if let Some(session) = st.gateway.session_of_conn(conn_id) {
+                            session.written_seq = session.written_seq.max(s);
                         }
                         drop(st);
                         shared.notify();

@@ -162,18 +162,15 @@ impl FakeDiscord {
         self.shared.lock()
     }
 
-    /// Wait until IDENTIFY was received and READY plus every GUILD_CREATE were written to the
-    /// socket. Fails early if the fake recorded a problem (e.g. invalid READY, bad token).
+    /// Wait until every shard IDENTIFYed and its READY plus every GUILD_CREATE were written to
+    /// its socket (serenity starts shards 5 s apart: give a sharded bot the time). Fails early if the fake recorded a problem (e.g. invalid READY, bad token).
     pub async fn wait_ready(&self, timeout: Duration) -> Result<(), FakeError> {
         self.shared
             .wait_until("IDENTIFY + READY + GUILD_CREATE", timeout, |st| {
                 if !st.problems.is_empty() {
                     return Some(Err(FakeError::Invalid(st.problems.join("; "))));
                 }
-                match st.gateway.ready_seq {
-                    Some(r) if st.gateway.written_seq >= r && st.gateway.conn.is_some() => Some(Ok(())),
-                    _ => None,
-                }
+                st.gateway.ready().then_some(Ok(()))
             })
             .await?
     }
@@ -547,11 +544,15 @@ impl FakeDiscord {
         });
     }
 
-    fn send_to_conn(&self, out: Outgoing, forget: bool) -> bool {
+    /// Queue `out()` on every shard's connection; `forget` detaches them from their sessions.
+    fn send_to_conn(&self, out: impl Fn() -> Outgoing, forget: bool) -> bool {
         let mut st = self.lock();
-        let sent = st.gateway.conn.as_ref().is_some_and(|c| c.tx.send(out).is_ok());
-        if forget {
-            st.gateway.conn = None;
+        let mut sent = false;
+        for session in &mut st.gateway.sessions {
+            sent |= session.conn.as_ref().is_some_and(|c| c.tx.send(out()).is_ok());
+            if forget {
+                session.conn = None;
+            }
         }
         sent
     }
@@ -559,28 +560,28 @@ impl FakeDiscord {
     /// Drop the gateway TCP connection without a close frame. Serenity reconnects and RESUMEs;
     /// dispatches made meanwhile are buffered and replayed on RESUME.
     pub async fn drop_gateway(&self) {
-        self.send_to_conn(Outgoing::Drop, true);
+        self.send_to_conn(|| Outgoing::Drop, true);
         self.shared.notify();
     }
 
     /// Close the gateway with a close frame (`4000` = resumable unknown error; serenity
     /// re-identifies after `4007`/`4009` and gives up on `4004`, `4010`-`4014`).
     pub async fn close_gateway(&self, code: u16) {
-        self.send_to_conn(Outgoing::Close { code, reason: "fake close".into() }, true);
+        self.send_to_conn(|| Outgoing::Close { code, reason: "fake close".into() }, true);
         self.shared.notify();
     }
 
     /// Send op 7 RECONNECT (serenity then reconnects and RESUMEs).
     pub async fn request_reconnect(&self) {
         let text = json!({"op": 7, "d": null, "s": null, "t": null}).to_string();
-        self.send_to_conn(Outgoing::Frame { text, seq: None }, false);
+        self.send_to_conn(|| Outgoing::Frame { text: text.clone(), seq: None }, false);
     }
 
     /// Send op 9 INVALID_SESSION. `resumable = false` makes serenity re-IDENTIFY (its shard
     /// queuer waits up to 5 s between IDENTIFYs — keep timeouts generous).
     pub async fn invalidate_session(&self, resumable: bool) {
         let text = json!({"op": 9, "d": resumable, "s": null, "t": null}).to_string();
-        self.send_to_conn(Outgoing::Frame { text, seq: None }, false);
+        self.send_to_conn(|| Outgoing::Frame { text: text.clone(), seq: None }, false);
     }
 
     pub fn identify_count(&self) -> usize {
@@ -591,15 +592,19 @@ impl FakeDiscord {
         self.lock().gateway.resume_count
     }
 
-    /// Dispatches sequenced but not yet written to the socket (the writer waits on a full one).
+    /// Dispatches sequenced but not yet written to a socket (the writer waits on a full one), over
+    /// every shard.
     pub fn unwritten_dispatches(&self) -> u64 {
-        let st = self.lock();
-        st.gateway.seq.saturating_sub(st.gateway.written_seq)
+        self.lock().gateway.sessions.iter().map(|s| s.seq.saturating_sub(s.written_seq)).sum()
     }
 
     /// Wait until no gateway connection is open.
     pub async fn wait_disconnected(&self, timeout: Duration) -> Result<(), FakeError> {
-        self.shared.wait_until("gateway disconnected", timeout, |st| st.gateway.conn.is_none().then_some(())).await
+        self.shared
+            .wait_until("gateway disconnected", timeout, |st| {
+                st.gateway.sessions.iter().all(|s| s.conn.is_none()).then_some(())
+            })
+            .await
     }
 
     /// Number of WebSocket connections accepted so far.
@@ -607,13 +612,17 @@ impl FakeDiscord {
         self.lock().gateway.connections
     }
 
-    /// Wait until `count` RESUMEs happened and the last RESUMED was written to the socket.
+    /// Wait until `count` RESUMEs happened (over every shard) and each resumed shard's last RESUMED
+    /// was written to its socket.
     pub async fn wait_resumed(&self, count: usize, timeout: Duration) -> Result<(), FakeError> {
         self.shared
             .wait_until(&format!("RESUME #{count}"), timeout, |st| {
                 let g = &st.gateway;
-                (g.resume_count >= count && g.conn.is_some() && g.resumed_seq.is_some_and(|s| g.written_seq >= s))
-                    .then_some(())
+                let resumed = g.sessions.iter().filter_map(|s| Some((s, s.resumed_seq?)));
+                (g.resume_count >= count
+                    && g.sessions.iter().any(|s| s.resumed_seq.is_some())
+                    && resumed.into_iter().all(|(s, r)| s.conn.is_some() && s.written_seq >= r))
+                .then_some(())
             })
             .await
     }
@@ -648,14 +657,41 @@ impl FakeDiscord {
         self.lock().gateway.heartbeat_interval_ms = interval.as_millis() as u64;
     }
 
-    /// Intents of the last IDENTIFY.
-    pub fn intents(&self) -> Option<GatewayIntents> {
-        self.lock().gateway.intents.map(GatewayIntents::from_bits_truncate)
+    /// Shards `GET /gateway/bot` recommends (default 1): what `start_autosharded` opens.
+    pub fn set_recommended_shards(&self, shards: u32) {
+        self.lock().gateway.recommended_shards = shards;
     }
 
-    /// Last sequence number assigned in the current session.
+    /// Intents of shard 0's IDENTIFY.
+    pub fn intents(&self) -> Option<GatewayIntents> {
+        self.lock().gateway.sessions.first()?.intents.map(GatewayIntents::from_bits_truncate)
+    }
+
+    /// Last sequence number assigned in shard 0's current session.
     pub fn last_seq(&self) -> u64 {
-        self.lock().gateway.seq
+        self.lock().gateway.sessions.first().map_or(0, |s| s.seq)
+    }
+
+    /// Dispatches sequenced on every shard since the fake started (a re-IDENTIFY does not reset it).
+    pub fn dispatched(&self) -> u64 {
+        self.lock().gateway.dispatched
+    }
+
+    /// The `[id, count]` of every IDENTIFY, in order.
+    pub fn identified_shards(&self) -> Vec<[u64; 2]> {
+        let st = self.lock();
+        let identifies = st.gateway.received.iter().filter(|f| f.get("op").and_then(Value::as_u64) == Some(2));
+        identifies
+            .filter_map(|f| match f.pointer("/d/shard")?.as_array()?.as_slice() {
+                [id, count] => Some([id.as_u64()?, count.as_u64()?]),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The shard that carries a guild's dispatches (shard 0 for direct messages).
+    pub fn shard_of(&self, guild_id: Option<u64>) -> usize {
+        self.lock().gateway.shard_of(guild_id)
     }
 
     /// Every frame received from the client (IDENTIFY, RESUME, heartbeats, ...).
@@ -671,7 +707,13 @@ impl FakeDiscord {
     /// When each heartbeat (op 1) arrived: read off the socket by the gateway's reader, which
     /// runs apart from its writer, so a writer waiting on a full socket does not delay this.
     pub fn heartbeat_times(&self) -> Vec<Instant> {
-        self.lock().gateway.heartbeat_at.clone()
+        self.lock().gateway.heartbeat_at.iter().map(|(_, at)| *at).collect()
+    }
+
+    /// [`heartbeat_times`](Self::heartbeat_times) of one shard's connections.
+    pub fn heartbeat_times_of(&self, shard: usize) -> Vec<Instant> {
+        let st = self.lock();
+        st.gateway.heartbeat_at.iter().filter(|(s, _)| *s == shard).map(|(_, at)| *at).collect()
     }
 
     /// Wait until `n` heartbeats (op 1) were received (each is ACKed at once).
@@ -689,7 +731,7 @@ impl FakeDiscord {
 
     /// Stop serving: drop the gateway connection and stop both listeners.
     pub async fn shutdown(self) {
-        self.send_to_conn(Outgoing::Drop, true);
+        self.send_to_conn(|| Outgoing::Drop, true);
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for t in &tasks {
             t.abort();

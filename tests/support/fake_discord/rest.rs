@@ -231,7 +231,8 @@ fn parse_id(s: &str) -> Option<u64> {
 
 /// Echo an event to the bot if a session exists (Discord sends the bot its own messages).
 fn echo(shared: &Shared, st: &mut State, event: &str, data: Value) {
-    if !st.echo_own_messages || st.gateway.session_id.is_none() {
+    let guild = super::gateway::guild_of(&data);
+    if !st.echo_own_messages || st.gateway.session_for(guild).is_none() {
         return;
     }
     match dispatch_locked(shared, st, event, data, true) {
@@ -249,7 +250,10 @@ pub fn route(shared: &Shared, st: &mut State, method: &str, path: &str, query: &
     let app_ok = |app: &str| parse_id(app) == Some(world.application_id);
     match (method, segs.as_slice()) {
         ("GET", ["gateway"]) => ok::<Gateway>(st, path, json!({"url": shared.gateway_url})),
-        ("GET", ["gateway", "bot"]) => ok::<BotGateway>(st, path, fixtures::bot_gateway_json(&shared.gateway_url)),
+        ("GET", ["gateway", "bot"]) => {
+            let shards = st.gateway.recommended_shards;
+            ok::<BotGateway>(st, path, fixtures::bot_gateway_json(&shared.gateway_url, shards))
+        }
         ("GET" | "PATCH", ["users", "@me"]) => ok::<CurrentUser>(st, path, fixtures::current_user_json(world)),
         ("GET", ["users", uid]) => match parse_id(uid).and_then(|u| world.user(u)) {
             Some(u) => ok::<User>(st, path, fixtures::user_json(u)),

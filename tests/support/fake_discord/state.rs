@@ -184,36 +184,97 @@ pub struct Conn {
     pub tx: mpsc::UnboundedSender<Outgoing>,
 }
 
+/// One shard's session: started by IDENTIFY, continued by RESUME.
 #[derive(Default)]
-pub struct GatewayState {
+pub struct Session {
     pub session_id: Option<String>,
-    pub session_counter: u64,
     /// Last sequence number assigned in this session.
     pub seq: u64,
     /// Every dispatch of this session: (seq, frame text). Used to replay on RESUME.
     pub log: Vec<(u64, String)>,
-    /// The connection that receives dispatches (identified or resumed), if any.
+    /// The connection that receives this shard's dispatches (identified or resumed), if any.
     pub conn: Option<Conn>,
-    pub next_conn_id: u64,
-    pub connections: usize,
-    pub identify_count: usize,
-    pub resume_count: usize,
-    pub heartbeats: usize,
-    /// When each heartbeat (op 1) was read off the socket, in arrival order.
-    pub heartbeat_at: Vec<Instant>,
     /// Seq of the last GUILD_CREATE after READY (session fully set up once written).
     pub ready_seq: Option<u64>,
     /// Seq of the RESUMED of the last resume.
     pub resumed_seq: Option<u64>,
     /// Highest dispatch seq written to a socket in this session.
     pub written_seq: u64,
+    /// Intents of the IDENTIFY that started this session.
+    pub intents: Option<u64>,
+}
+
+impl Session {
+    /// Set up (READY and every GUILD_CREATE written) and connected.
+    fn ready(&self) -> bool {
+        self.ready_seq.is_some_and(|r| self.written_seq >= r) && self.conn.is_some()
+    }
+}
+
+/// The gateway: one session per shard, and what is counted across them.
+///
+/// Like Discord, a guild's events go to shard `(guild_id >> 22) % shards`; direct messages and
+/// anything else without a guild go to shard 0. The shard count is the one the client IDENTIFYs
+/// with (`shard: [id, count]`); `GET /gateway/bot` recommends `recommended_shards`.
+#[derive(Default)]
+pub struct GatewayState {
+    /// Sessions by shard id, sized by the first IDENTIFY's shard count.
+    pub sessions: Vec<Session>,
+    /// Shard count answered by `GET /gateway/bot` (default 1).
+    pub recommended_shards: u32,
+    pub session_counter: u64,
+    /// Dispatches sequenced in every session since the fake started (never reset).
+    pub dispatched: u64,
+    pub next_conn_id: u64,
+    /// Connection id → the shard it identified or resumed as.
+    pub conn_shard: HashMap<u64, usize>,
+    pub connections: usize,
+    pub identify_count: usize,
+    pub resume_count: usize,
+    pub heartbeats: usize,
+    /// When each heartbeat (op 1) was read off the socket, and the shard it came from, in
+    /// arrival order.
+    pub heartbeat_at: Vec<(usize, Instant)>,
     /// Replay from this seq on the next RESUME even if the client already has it (one-shot).
     pub replay_on_resume: Option<u64>,
-    /// Intents of the last IDENTIFY.
-    pub intents: Option<u64>,
     /// Every frame the client sent (parsed), token fields included (fake tokens only).
     pub received: Vec<Value>,
     pub heartbeat_interval_ms: u64,
+}
+
+impl GatewayState {
+    /// The shard that carries a guild's events (shard 0 without a guild), among the shards the
+    /// client identified with (before that, the recommended count).
+    pub fn shard_of(&self, guild_id: Option<u64>) -> usize {
+        let count = match self.sessions.len() {
+            0 => self.recommended_shards as usize,
+            n => n,
+        };
+        match guild_id {
+            Some(g) if count > 1 => ((g >> 22) % count as u64) as usize,
+            _ => 0,
+        }
+    }
+
+    /// The session of a guild's shard, if that shard ever identified.
+    pub fn session_for(&self, guild_id: Option<u64>) -> Option<&Session> {
+        self.sessions.get(self.shard_of(guild_id)).filter(|s| s.session_id.is_some())
+    }
+
+    /// Every shard identified, and each one's READY and GUILD_CREATEs were written.
+    pub fn ready(&self) -> bool {
+        !self.sessions.is_empty() && self.sessions.iter().all(Session::ready)
+    }
+
+    /// The session whose current connection is `conn_id`.
+    pub fn session_of_conn(&mut self, conn_id: u64) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.conn.as_ref().is_some_and(|c| c.id == conn_id))
+    }
+
+    /// The shard a connection identified or resumed as.
+    pub fn shard_of_conn(&self, conn_id: u64) -> Option<usize> {
+        self.conn_shard.get(&conn_id).copied()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -271,7 +332,7 @@ impl State {
             global_commands: vec![],
             guild_commands: HashMap::new(),
             interactions: HashMap::new(),
-            gateway: GatewayState { heartbeat_interval_ms: 1000, ..Default::default() },
+            gateway: GatewayState { heartbeat_interval_ms: 1000, recommended_shards: 1, ..Default::default() },
             echo_own_messages: true,
             interaction_ack_deadline: Some(Duration::from_secs(3)),
             enforce_intents: true,
