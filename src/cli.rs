@@ -68,6 +68,11 @@ pub enum Command {
         /// The private channel where patient feedback is shared (name or id).
         #[arg(long, value_name = "CHANNEL")]
         feedback_channel: Option<String>,
+        /// How many gateway connections (shards) to open. Default: as many as Discord recommends
+        /// (one below 1,000 servers). A host serving several practices can open more: each shard
+        /// reads its own servers' events, so a burst in one server waits less in front of others.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        shards: Option<u32>,
     },
     /// A report from the store (DATABASE_URL): posts, flags by label and rule, dismissal rates,
     /// time to fix, feedback, quiet channels, and a weekly chart (HTML).
@@ -155,9 +160,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Scan { exports, format, staff_roles, max_listed } => {
                     scan(&setup, &exports, format, &staff_roles, max_listed)
                 }
-                Command::Run { watch, staff_roles, alert_channel, feedback_channel } => {
-                    run_bot(setup, crate::discord::Overrides { watch, staff_roles, alert_channel, feedback_channel })
-                }
+                Command::Run { watch, staff_roles, alert_channel, feedback_channel, shards } => run_bot(
+                    setup,
+                    crate::discord::Overrides { watch, staff_roles, alert_channel, feedback_channel },
+                    shards,
+                ),
                 Command::Report { since, format } => report(&setup, &since, format),
                 Command::Config { .. } => unreachable!("handled above"),
             }
@@ -175,7 +182,7 @@ Bedside needs a bot token to connect to Discord:
 See README.md (\"Run it on your server\") and .env.example.
 ";
 
-fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCode> {
+fn run_bot(setup: Setup, overrides: crate::discord::Overrides, shards: Option<u32>) -> Result<ExitCode> {
     let token = match std::env::var("DISCORD_TOKEN") {
         Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
         _ => {
@@ -200,7 +207,7 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides) -> Result<ExitCod
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(crate::discord::run(
         setup,
-        crate::discord::Connection { token, api_base },
+        crate::discord::Connection { token, api_base, shards },
         overrides,
         crate::discord::Services::new(store),
         shutdown_signal(),

@@ -464,3 +464,49 @@ async fn flags_override_config_channels_and_roles() {
     })
     .await;
 }
+
+/// When Discord recommends two shards, the bot opens both: each server's events come on its own
+/// connection, each server is set up once, and a dropped connection resumes without acting twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_shards_each_server_is_served_on_its_own_connection() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        fake.set_recommended_shards(2);
+        assert_ne!(fake.shard_of(Some(GUILD_ID)), fake.shard_of(Some(OTHER_GUILD_ID)), "the fixture's servers");
+        // serenity starts shards 5 s apart; `start` waits for both.
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        let mut identified = fake.identified_shards();
+        identified.sort();
+        assert_eq!(identified, vec![[0, 2], [1, 2]], "one IDENTIFY per shard");
+
+        let praise = "The staff were so kind and the waiting room was lovely, thank you!";
+        fake.post_message(MessageSpec::new(CH_FEEDBACK, USER_PATIENT_A, praise)).await.expect("post");
+        fake.post_message(MessageSpec::new(OTHER_CH_GENERAL, USER_PATIENT_A, praise)).await.expect("post");
+        fake.wait_for_request(posts_to(CH_FEEDBACK), WAIT).await.expect("a reply in the main server");
+        fake.wait_for_request(posts_to(OTHER_CH_GENERAL), WAIT).await.expect("a reply in the other server");
+
+        // Both connections drop; each shard resumes its own session, and what comes next is
+        // handled once.
+        fake.drop_gateway().await;
+        fake.wait_resumed(2, WAIT).await.expect("both shards resumed");
+        fake.post_message(MessageSpec::new(CH_FEEDBACK, USER_PATIENT_B, praise)).await.expect("post");
+        fake.post_message(MessageSpec::new(OTHER_CH_GENERAL, USER_PATIENT_B, praise).roles(&[])).await.expect("post");
+        fake.wait_for_requests(|r| posts_to(CH_FEEDBACK)(r), 2, WAIT).await.expect("second reply, main server");
+        fake.wait_for_requests(|r| posts_to(OTHER_CH_GENERAL)(r), 2, WAIT).await.expect("second reply, other server");
+        tokio::time::sleep(QUIET).await;
+
+        let requests = fake.requests();
+        for channel in [CH_FEEDBACK, OTHER_CH_GENERAL] {
+            assert_eq!(requests.iter().filter(|r| posts_to(channel)(r)).count(), 2, "replies in {channel}");
+        }
+        for guild in [GUILD_ID, OTHER_GUILD_ID] {
+            let commands = format!("/applications/{APPLICATION_ID}/guilds/{guild}/commands");
+            assert_eq!(requests.iter().filter(|r| r.is("PUT", &commands)).count(), 1, "commands set once in {guild}");
+        }
+        assert_eq!(fake.identify_count(), 2, "resumed, not re-identified");
+        assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}

@@ -229,6 +229,14 @@ fn run_refuses_a_corrupt_database_at_start_with_a_clear_error() {
 }
 
 #[test]
+fn run_refuses_zero_shards_before_connecting() {
+    let out = bedside_env(&["run", "--shards", "0"], &[("DISCORD_TOKEN", "not-a-real-token")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--shards") && err.contains("0"), "{err}");
+}
+
+#[test]
 fn report_reads_the_store_in_every_format() {
     use bedside::detect::{Label, Severity};
     use bedside::policy::{Flag, Point};

@@ -39,6 +39,10 @@ pub struct Connection {
     /// A base URL that receives REST calls instead of Discord (an HTTP proxy, or a test server).
     /// serenity's own rate limiter is then off: the proxy owns rate limits.
     pub api_base: Option<String>,
+    /// How many gateway connections (shards) to open; `None`: as many as Discord recommends (one
+    /// below 1,000 servers). Each shard carries its own servers' events, so a burst in one server
+    /// is read apart from the servers on the other shards.
+    pub shards: Option<u32>,
 }
 
 /// What the bot keeps and how it tells time.
@@ -88,7 +92,12 @@ pub async fn run(
     // What was decided but not delivered before a restart goes out now.
     let delivery = tokio::spawn(outbox::run(bot.clone(), client.http.clone(), bot.wake.clone()));
     let chores = tokio::spawn(schedule::run(bot.clone()));
-    let mut connection = tokio::spawn(async move { client.start().await });
+    let mut connection = tokio::spawn(async move {
+        match connection.shards {
+            Some(shards) => client.start_shards(shards).await,
+            None => client.start_autosharded().await,
+        }
+    });
     let ended = tokio::select! {
         () = shutdown => {
             tracing::info!("shutting down");

@@ -31,7 +31,7 @@ impl Running {
 /// in the main guild.
 pub async fn start_bot(fake: &FakeDiscord, setup: Setup, overrides: Overrides, services: Services) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
-    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()) };
+    let connection = Connection { token: fake.token().to_string(), api_base: Some(fake.api_base()), shards: None };
     let task = tokio::spawn(bedside::discord::run(setup, connection, overrides, services, async {
         let _ = stopped.await;
     }));
