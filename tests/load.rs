@@ -10,7 +10,13 @@
 //!
 //! ```sh
 //! cargo test --release --test load -- --ignored --nocapture
+//! BEDSIDE_LOAD_SHARDS=1 cargo test --release --test load -- --ignored --nocapture
 //! ```
+//!
+//! The bot runs with `--shards 2` unless `BEDSIDE_LOAD_SHARDS` says otherwise, so the flooded guild
+//! and the other guild come on connections of their own (serenity starts shards 5 s apart, so the
+//! bot is ready ~5 s later). With one shard every guild's events come in order on one connection,
+//! and the other guild's message is read after the flood messages posted before it.
 //!
 //! Latency of a message = from the moment `FakeDiscord::post_message` returned (the MESSAGE_CREATE
 //! is validated, sequenced and queued on the fake's socket writer) to the moment the fake received
@@ -79,6 +85,8 @@ const QUIET: Duration = Duration::from_secs(1);
 /// Steady messages posted this soon after a heartbeat are compared with the others (a stall of the
 /// frame after each heartbeat ACK would show there; the fake's gateway has `tcp_nodelay`).
 const NEAR_HEARTBEAT: Duration = Duration::from_millis(50);
+/// Shards the bot opens (`--shards`) unless `BEDSIDE_LOAD_SHARDS` is set.
+const SHARDS: u32 = 2;
 /// How long one gateway read of serenity 0.12 waits (`TIMEOUT` in its `gateway/ws.rs`); it checks
 /// whether a heartbeat is due only between two reads.
 const SERENITY_READ_TIMEOUT: Duration = Duration::from_millis(500);
@@ -145,9 +153,9 @@ struct BotProcess {
 }
 
 impl BotProcess {
-    async fn start(fake: &FakeDiscord, config: &Path, work: &Path) -> BotProcess {
+    async fn start(fake: &FakeDiscord, config: &Path, work: &Path, shards: u32) -> BotProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bedside"))
-            .args(["run", "--config"])
+            .args(["run", "--shards", &shards.to_string(), "--config"])
             .arg(config)
             .env_clear()
             .env("DISCORD_TOKEN", fake.token())
@@ -464,16 +472,16 @@ impl Stats {
 /// messages and the echoes of the bot's own replies and shares), or until nothing moved for
 /// `STALL`. A cheap progress signal: `requests()` would clone every recorded request.
 async fn drain(fake: &FakeDiscord, target: u64, what: &str) {
-    let mut last = fake.last_seq();
+    let mut last = fake.dispatched();
     let mut moved = Instant::now();
     while last < target {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let now = fake.last_seq();
+        let now = fake.dispatched();
         if now != last {
             last = now;
             moved = Instant::now();
         } else if moved.elapsed() > STALL {
-            println!("  !! {what}: stalled at gateway seq {now} of {target}; checking what is missing");
+            println!("  !! {what}: stalled at {now} of {target} dispatches; checking what is missing");
             return;
         }
     }
@@ -626,7 +634,12 @@ async fn measure() {
     let fake = FakeDiscord::start().await;
     fake.set_heartbeat_interval(HEARTBEAT);
     let started = Instant::now();
-    let bot = BotProcess::start(&fake, &config, work.path()).await;
+    let shards = match std::env::var("BEDSIDE_LOAD_SHARDS") {
+        Ok(n) => n.trim().parse().expect("BEDSIDE_LOAD_SHARDS: a number of shards, 1 or more"),
+        Err(_) => SHARDS,
+    };
+    let bot = BotProcess::start(&fake, &config, work.path(), shards).await;
+    let (flood_shard, other_shard) = (fake.shard_of(Some(GUILD_ID)), fake.shard_of(Some(OTHER_GUILD_ID)));
     let ready_in = started.elapsed();
     let (status, stat) = (bot.proc("status"), bot.proc("stat"));
     let mem_ready = memory(&status);
@@ -645,6 +658,11 @@ async fn measure() {
         HEARTBEAT.as_millis()
     );
     println!(
+        "  {shards} shard(s) (--shards {shards}): the flooded guild on shard {flood_shard}, the other guild on shard \
+         {other_shard}{}",
+        if flood_shard == other_shard { ", the same connection" } else { "" }
+    );
+    println!(
         "  latency = post_message() returned (MESSAGE_CREATE queued on the fake's socket) → fake received the ack POST;"
     );
     println!(
@@ -660,7 +678,7 @@ async fn measure() {
     let cpu_idle = cpu_between(cpu_idle, cpu_ticks(&stat));
 
     // 1. Steady: 100/s for 5 s.
-    let seq = fake.last_seq();
+    let seq = fake.dispatched();
     let cpu_steady = cpu_ticks(&stat);
     let mut steady = Vec::with_capacity(steady_count);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
@@ -679,7 +697,7 @@ async fn measure() {
     let mem_steady = memory(&status);
 
     // 2. Flood: 2,000 back to back, and 3. one message in the other guild halfway through.
-    let seq = fake.last_seq();
+    let seq = fake.dispatched();
     let mut flood = Vec::with_capacity(FLOOD);
     let mut other_sent = None;
     let cpu_flood = cpu_ticks(&stat);
@@ -707,7 +725,9 @@ async fn measure() {
     let cpu_flood = cpu_between(cpu_flood, cpu_ticks(&stat));
     tokio::time::sleep(QUIET).await;
     let run_end = Instant::now();
-    let heartbeat_at = fake.heartbeat_times();
+    // The flooded guild's connection; the other guild's, if it has one of its own.
+    let heartbeat_at = fake.heartbeat_times_of(flood_shard);
+    let other_heartbeats = (other_shard != flood_shard).then(|| fake.heartbeat_times_of(other_shard));
     let received = bot.received();
     let mem_end = memory(&status);
 
@@ -798,6 +818,9 @@ async fn measure() {
     let hb_flood = Beats::between(&heartbeat_at, flood_start, flood_end, &reads);
     let hb_all = Beats::between(&heartbeat_at, idle_start, run_end, &reads);
     let verdict = heartbeat_verdict(&hb_idle, &hb_flood);
+    // The other guild's connection had next to nothing to read during the flood: its heartbeats
+    // wait for serenity's read timeouts, as the idle phase's do.
+    let hb_other = other_heartbeats.as_ref().map(|at| Beats::between(at, flood_start, flood_end, &[]));
     let reconnects = fake.connection_count() - connections_before;
 
     println!();
@@ -912,6 +935,9 @@ async fn measure() {
     println!("  idle   ({}): {}", ms(steady_start - idle_start), hb_idle.line());
     println!("  steady ({}): {}", ms(steady_end - steady_start), hb_steady.line());
     println!("  flood  ({}, first dispatch → drained): {}", ms(flood_end - flood_start), hb_flood.line());
+    if let Some(other) = &hb_other {
+        println!("  flood, on the other guild's shard {other_shard}: {}", other.line());
+    }
     println!("  whole run ({}): {}; gateway reconnects: {reconnects}", ms(run_end - idle_start), hb_all.line());
     println!("  verdict: {verdict}");
     if hb_idle.late().is_some_and(|l| l < BASELINE_MARGIN)
@@ -946,7 +972,9 @@ async fn measure() {
     );
 
     println!();
-    println!("| load (release build, 2-core machine, the bot process + the fake Discord) | figure | goal |");
+    println!(
+        "| load (release build, 2-core machine, the bot process with --shards {shards} + the fake Discord) | figure | goal |"
+    );
     println!("|---|---|---|");
     println!(
         "| steady: {STEADY_RATE} feedback messages/s for {STEADY_SECS} s, MESSAGE_CREATE → acknowledgement POST | p50 **{}**, p99 **{}** (max {}) | p99 < 20 ms |",
@@ -980,7 +1008,7 @@ async fn measure() {
         _ => {}
     }
     println!(
-        "| heartbeats ({} ms interval), longest gap idle / steady / flood | {} / {} / {} ({} in the flood's {}), \
+        "| heartbeats ({} ms interval), longest gap idle / steady / flood | {} / {} / {} ({} in the flood's {}){}, \
          {reconnects} reconnects | flood ≤ idle + {} ms |",
         HEARTBEAT.as_millis(),
         hb_idle.longest_ms(),
@@ -988,6 +1016,7 @@ async fn measure() {
         hb_flood.longest_ms(),
         hb_flood.count,
         ms(flood_end - flood_start),
+        hb_other.as_ref().map_or(String::new(), |o| format!("; other guild's shard in the flood {}", o.longest_ms())),
         BASELINE_MARGIN.as_millis()
     );
     println!(
