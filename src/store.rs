@@ -76,6 +76,8 @@ pub struct StoredFlag {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending {
     pub id: i64,
+    /// The guild the action is for (`None`: a direct message's).
+    pub guild: Option<u64>,
     pub kind: String,
     pub message_id: Option<u64>,
     pub payload: String,
@@ -368,6 +370,7 @@ impl Store {
             let rows = stmt.query_map(params![guild, to_i64(now), limit as i64], |r| {
                 Ok(Pending {
                     id: r.get(0)?,
+                    guild: guild.map(to_u64),
                     kind: r.get(1)?,
                     message_id: r.get::<_, Option<i64>>(2)?.map(to_u64),
                     payload: r.get(3)?,

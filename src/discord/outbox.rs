@@ -4,12 +4,13 @@
 //! The worker wakes when an action is recorded (and once a second for retries), takes what is due
 //! with guilds taking turns, and carries out each message's actions in the order they were
 //! recorded (remove, then DM, then the alert, which pings the author if the DM could not be
-//! delivered), different messages concurrently. A transient failure (429, 5xx, a network error) is retried in-process with
+//! delivered), different messages concurrently; one guild holds at most three quarters of the
+//! places, so a burst there never makes another guild's action wait for a free one. A transient failure (429, 5xx, a network error) is retried in-process with
 //! backoff, then again later with a growing delay; an action that can never succeed (DMs closed,
 //! a deleted channel or message) takes its fallback and is marked failed, not retried forever.
 //! After a restart the worker simply finds what is still pending.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -28,6 +29,9 @@ use crate::store::{NewAction, Pending};
 
 /// How many messages' actions are delivered at once.
 const CONCURRENT_MESSAGES: usize = 32;
+/// How many of those places one guild may hold: a burst in one guild leaves the rest free, so
+/// another guild's action starts at once instead of waiting for one of the burst's to finish.
+const CONCURRENT_PER_GUILD: usize = 24;
 /// How many due actions one top-up reads.
 const DUE_PAGE: usize = 200;
 /// The longest a failing action waits before its next try.
@@ -101,7 +105,7 @@ impl Act {
 ///
 /// [`Store::due`]: crate::store::Store::due
 pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
-    let mut in_flight: HashMap<tokio::task::Id, Group> = HashMap::new();
+    let mut in_flight: Places<tokio::task::Id> = Places::default();
     let mut tasks = tokio::task::JoinSet::new();
     let mut top_up = true;
     loop {
@@ -109,13 +113,13 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
             top_up = false;
             match bot.with_store(|s| s.due(bot.now(), DUE_PAGE)) {
                 Ok(due) => {
-                    let busy: HashSet<Group> = in_flight.values().copied().collect();
                     for (group, actions) in groups(due) {
                         if in_flight.len() >= CONCURRENT_MESSAGES {
                             break;
                         }
-                        if busy.contains(&group) {
-                            continue; // its earlier actions are still being delivered
+                        let guild = actions.first().and_then(|p| p.guild);
+                        if !in_flight.admits(group, guild) {
+                            continue;
                         }
                         let (bot, http) = (bot.clone(), http.clone());
                         let task = tasks.spawn(async move {
@@ -125,7 +129,7 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
                                 }
                             }
                         });
-                        in_flight.insert(task.id(), group);
+                        in_flight.take(task.id(), group, guild);
                     }
                 }
                 Err(e) => {
@@ -145,7 +149,7 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
                         e.id()
                     }
                 };
-                in_flight.remove(&id);
+                in_flight.free(&id);
                 // Refill in steps rather than after every delivery: each top-up is a query.
                 top_up |= in_flight.len() <= CONCURRENT_MESSAGES / 2;
             }
@@ -157,6 +161,57 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
 
 /// The actions of one message (or one reminder), delivered in order by one task.
 type Group = (u64, i64);
+
+/// The delivery places taken, by the task holding each (`K`): which message's actions it
+/// delivers, and for which guild.
+#[derive(Debug)]
+struct Places<K> {
+    held: HashMap<K, (Group, Option<u64>)>,
+    per_guild: HashMap<Option<u64>, usize>,
+}
+
+impl<K> Default for Places<K> {
+    fn default() -> Self {
+        Places { held: HashMap::new(), per_guild: HashMap::new() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Places<K> {
+    fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// May this message's actions start now? Not while its earlier actions are still being
+    /// delivered (they go in order), not when its guild holds its share of the places, and not
+    /// when every place is taken.
+    fn admits(&self, group: Group, guild: Option<u64>) -> bool {
+        self.held.len() < CONCURRENT_MESSAGES
+            && self.per_guild.get(&guild).copied().unwrap_or(0) < CONCURRENT_PER_GUILD
+            && !self.held.values().any(|(g, _)| *g == group)
+    }
+
+    fn take(&mut self, key: K, group: Group, guild: Option<u64>) {
+        if let Some((_, old)) = self.held.insert(key, (group, guild)) {
+            self.release(old);
+        }
+        *self.per_guild.entry(guild).or_default() += 1;
+    }
+
+    fn free(&mut self, key: &K) {
+        if let Some((_, guild)) = self.held.remove(key) {
+            self.release(guild);
+        }
+    }
+
+    fn release(&mut self, guild: Option<u64>) {
+        if let Some(n) = self.per_guild.get_mut(&guild) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_guild.remove(&guild);
+            }
+        }
+    }
+}
 
 /// Due actions grouped by message, groups in the order their first action came (the fair order).
 fn groups(due: Vec<Pending>) -> Vec<(Group, Vec<Pending>)> {
@@ -334,5 +389,44 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
                 .await
                 .map(|_| ())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUSY: Option<u64> = Some(1);
+    const QUIET: Option<u64> = Some(2);
+
+    #[test]
+    fn a_burst_in_one_guild_leaves_places_for_another() {
+        let mut places = Places::default();
+        for n in 0..CONCURRENT_PER_GUILD as u64 {
+            assert!(places.admits((n, 0), BUSY));
+            places.take(n, (n, 0), BUSY);
+        }
+        assert!(!places.admits((999, 0), BUSY), "the busy guild holds its share");
+        assert!(places.admits((1000, 0), QUIET), "another guild's message starts at once");
+        assert!(places.admits((1001, 0), None), "so does a direct message's");
+
+        places.free(&0);
+        assert!(places.admits((999, 0), BUSY), "a freed place is the busy guild's again");
+    }
+
+    #[test]
+    fn a_message_in_delivery_waits_and_every_place_counts() {
+        let mut places = Places::default();
+        places.take(0, (7, 0), QUIET);
+        assert!(!places.admits((7, 0), QUIET), "its earlier actions are still being delivered");
+        for n in 1..CONCURRENT_MESSAGES as u64 {
+            places.take(n, (n + 100, 0), Some(n + 100));
+        }
+        assert_eq!(places.len(), CONCURRENT_MESSAGES);
+        assert!(!places.admits((5000, 0), Some(5000)), "every place is taken");
+        places.free(&0);
+        places.free(&0);
+        assert_eq!(places.len(), CONCURRENT_MESSAGES - 1, "freeing twice frees once");
+        assert!(places.admits((7, 0), QUIET));
     }
 }
