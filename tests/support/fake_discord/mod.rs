@@ -28,7 +28,10 @@
 //! - messages fetched over REST carry no `guild_id` and no `member` (only gateway events do);
 //! - an interaction must get its first response within 3 s, and only once (10062 / 40060;
 //!   `set_interaction_ack_deadline`);
-//! - a wrong token gets 401 on REST and close code 4004 on the gateway.
+//! - a wrong token gets 401 on REST and close code 4004 on the gateway;
+//! - each shard has its own session, and a guild's events go on its shard's connection
+//!   (`(guild_id >> 22) % shards`, shard 0 without a guild); `GET /gateway/bot` recommends
+//!   `set_recommended_shards` (default 1).
 
 pub mod fixtures;
 pub mod gateway;
