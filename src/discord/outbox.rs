@@ -5,9 +5,10 @@
 //! with guilds taking turns, and carries out each message's actions in the order they were
 //! recorded (remove, then DM, then the alert, which pings the author if the DM could not be
 //! delivered), different messages concurrently; one guild holds at most three quarters of the
-//! places, so a burst there never makes another guild's action wait for a free one. A transient failure (429, 5xx, a network error) is retried in-process with
-//! backoff, then again later with a growing delay; an action that can never succeed (DMs closed,
-//! a deleted channel or message) takes its fallback and is marked failed, not retried forever.
+//! places, so a burst there never makes another guild's action wait for a free one. A transient
+//! failure (429, 5xx, a network error) is retried in-process with backoff, then again later with a
+//! growing delay; an action that can never succeed (DMs closed, a deleted channel or message) takes
+//! its fallback and is marked failed, not retried forever.
 //! After a restart the worker simply finds what is still pending.
 
 use std::collections::HashMap;

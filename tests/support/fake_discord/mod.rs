@@ -166,7 +166,8 @@ impl FakeDiscord {
     }
 
     /// Wait until every shard IDENTIFYed and its READY plus every GUILD_CREATE were written to
-    /// its socket (serenity starts shards 5 s apart: give a sharded bot the time). Fails early if the fake recorded a problem (e.g. invalid READY, bad token).
+    /// its socket (serenity starts shards 5 s apart: give a sharded bot the time). Fails early if
+    /// the fake recorded a problem (e.g. invalid READY, bad token).
     pub async fn wait_ready(&self, timeout: Duration) -> Result<(), FakeError> {
         self.shared
             .wait_until("IDENTIFY + READY + GUILD_CREATE", timeout, |st| {
