@@ -148,6 +148,13 @@ pub struct Feedback {
     pub why_no_reply: Option<NoReply>,
 }
 
+impl Feedback {
+    /// The same feedback with no public reply, for `why` (staff are still told).
+    pub fn without_reply(self, why: NoReply) -> Feedback {
+        Feedback { reply: None, why_no_reply: Some(why), ..self }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoReply {
     /// This author was acknowledged in this channel within the cooldown.

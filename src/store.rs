@@ -91,6 +91,18 @@ pub struct NewAction {
     pub payload: String,
 }
 
+/// What became of feedback given to [`Store::record_feedback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedbackRecord {
+    /// Recorded, with its actions.
+    Recorded,
+    /// Handled before (a replay, or a re-read after downtime): nothing written.
+    AlreadyHandled,
+    /// It carries a reply, but the author was answered in that channel within the cooldown since
+    /// it was decided: nothing written. Record it again without its reply.
+    ReplyTaken,
+}
+
 /// What a purge removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -243,11 +255,25 @@ impl Store {
     }
 
     /// Records patient feedback and the actions it causes (reply, share), in one transaction.
-    pub fn record_feedback(&self, f: &Feedback, actions: &[NewAction], now: u64) -> Result<bool, StoreError> {
+    ///
+    /// A reply is recorded only if no other reply to the same author in the same channel was
+    /// recorded less than `cooldown` seconds before `now`. The decision read the cooldown's ledger
+    /// earlier, and several messages are decided at once, so two from one author in a burst could
+    /// both have found it empty; this check and the insert are one transaction.
+    pub fn record_feedback(
+        &self,
+        f: &Feedback,
+        actions: &[NewAction],
+        cooldown: u64,
+        now: u64,
+    ) -> Result<FeedbackRecord, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        if f.reply.is_some() && replied_since(&tx, f, now.saturating_sub(cooldown))? {
+            return Ok(FeedbackRecord::ReplyTaken);
+        }
         if !claim(&tx, f.message, f.channel, now)? {
-            return Ok(false);
+            return Ok(FeedbackRecord::AlreadyHandled);
         }
         tx.execute(
             "INSERT OR IGNORE INTO acknowledgements (message_id, guild_id, channel_id, author_id, kind, replied, created_at)
@@ -264,7 +290,7 @@ impl Store {
         )?;
         enqueue(&tx, f.guild, Some(f.message), actions, now)?;
         tx.commit()?;
-        Ok(true)
+        Ok(FeedbackRecord::Recorded)
     }
 
     /// The flag recorded for a message, if any.
@@ -644,6 +670,17 @@ fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -
     Ok(n == 1)
 }
 
+/// Whether another message of `f`'s author in `f`'s channel got a reply recorded after `after`
+/// (seconds since the epoch).
+fn replied_since(tx: &rusqlite::Transaction<'_>, f: &Feedback, after: u64) -> Result<bool, StoreError> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM acknowledgements
+         WHERE author_id = ?1 AND channel_id = ?2 AND replied = 1 AND message_id != ?3 AND created_at > ?4)",
+        params![to_i64(f.author), to_i64(f.channel), to_i64(f.message), to_i64(after)],
+        |r| r.get(0),
+    )?)
+}
+
 /// Adds actions to the outbox inside a caller's transaction. An action already recorded for the
 /// same message is ignored (`UNIQUE (kind, message_id)`); actions of no message (reminders) never
 /// collide, as SQLite's NULLs are distinct.
@@ -679,8 +716,10 @@ fn classify(path: &str, e: rusqlite::Error) -> StoreError {
 mod tests {
     use super::*;
     use crate::detect::{FeedbackKind, Label, Severity};
+    use crate::policy::NoReply;
 
     const NOW: u64 = 1_790_000_000;
+    const COOLDOWN: u64 = 86_400;
 
     fn flag(message: u64) -> Flag {
         Flag {
@@ -800,13 +839,45 @@ mod tests {
             reply: None,
             why_no_reply: None,
         };
-        store.record_feedback(&f, &[], NOW).expect("write");
+        store.record_feedback(&f, &[], COOLDOWN, NOW).expect("write");
         assert_eq!(store.last_acknowledged(99, 7), None, "shared only, no reply");
         f.message = 6;
         f.reply = Some("Thank you!".into());
-        store.record_feedback(&f, &[], NOW + 5).expect("write");
+        store.record_feedback(&f, &[], COOLDOWN, NOW + 5).expect("write");
         assert_eq!(store.last_acknowledged(99, 7), Some(NOW + 5));
         assert_eq!(store.last_acknowledged(99, 8), None);
+    }
+
+    #[test]
+    fn a_second_reply_within_the_cooldown_is_refused_as_it_is_recorded() {
+        let store = Store::open_in_memory().expect("store");
+        let reply = |message: u64, channel: u64| Feedback {
+            message,
+            channel,
+            guild: Some(1),
+            author: 99,
+            link: String::new(),
+            kind: FeedbackKind::Praise,
+            excerpt: "x".into(),
+            reply: Some("Thank you!".into()),
+            why_no_reply: None,
+        };
+        let record =
+            |f: &Feedback, cooldown: u64, now: u64| store.record_feedback(f, &[], cooldown, now).expect("write");
+        // Two messages decided at once, both with a reply: the first recorded takes it.
+        assert_eq!(record(&reply(5, 7), COOLDOWN, NOW), FeedbackRecord::Recorded);
+        assert_eq!(record(&reply(6, 7), COOLDOWN, NOW + 1), FeedbackRecord::ReplyTaken);
+        assert!(!store.is_handled(6).expect("read"), "nothing of it was written");
+        // Without its reply it is recorded; another channel, or after the cooldown, may reply.
+        let quiet = Feedback { reply: None, why_no_reply: Some(NoReply::Cooldown), ..reply(6, 7) };
+        assert_eq!(record(&quiet, COOLDOWN, NOW + 1), FeedbackRecord::Recorded);
+        assert_eq!(record(&reply(7, 8), COOLDOWN, NOW + 1), FeedbackRecord::Recorded);
+        let later = NOW + COOLDOWN;
+        assert_eq!(record(&reply(8, 7), COOLDOWN, later), FeedbackRecord::Recorded);
+        // A replay of a recorded message is still recognised as one.
+        assert_eq!(record(&reply(5, 7), 0, later), FeedbackRecord::AlreadyHandled);
+        // No cooldown: every message may have its reply.
+        assert_eq!(record(&reply(9, 7), 0, later), FeedbackRecord::Recorded);
     }
 
     #[test]

@@ -510,3 +510,52 @@ async fn with_two_shards_each_server_is_served_on_its_own_connection() {
     })
     .await;
 }
+
+/// The message a staff share links to (its jump link's last part).
+fn shared_message(r: &RecordedRequest) -> Option<u64> {
+    let text = r.body.as_ref()?.get("embeds")?.to_string();
+    let at = text.find("https://discord.com/channels/")?;
+    let link = &text[at..];
+    let link = &link[..link.find(['"', ' ', ')']).unwrap_or(link.len())];
+    link.rsplit('/').next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_in_one_server_is_handled_once_and_another_server_is_still_answered() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        // Far more at once than a guild's lane and delivery places hold, so the burst's work moves
+        // to the overflow runtime part way through.
+        const BURST: usize = 60;
+        let patients = [USER_PATIENT_A, USER_PATIENT_B, USER_PATIENT_C];
+        let mut burst = Vec::new();
+        for n in 0..BURST {
+            let text = format!("The nurses were so kind and helpful today, thank you! #{n}");
+            let spec = MessageSpec::new(CH_FEEDBACK, patients[n % patients.len()], text);
+            burst.push(fake.post_message(spec).await.expect("post").get());
+            if n == BURST / 2 {
+                let praise = "The staff were so kind and the waiting room was lovely, thank you!";
+                fake.post_message(MessageSpec::new(OTHER_CH_GENERAL, USER_PATIENT_A, praise)).await.expect("post");
+            }
+        }
+        fake.wait_for_request(posts_to(OTHER_CH_GENERAL), WAIT).await.expect("the other server's reply");
+        fake.wait_for_requests(|r| posts_to(CH_STAFF_FEEDBACK)(r), BURST, WAIT).await.expect("every share");
+        tokio::time::sleep(QUIET).await;
+
+        let requests = fake.requests();
+        let shares: Vec<u64> =
+            requests.iter().filter(|r| posts_to(CH_STAFF_FEEDBACK)(r)).filter_map(shared_message).collect();
+        for id in &burst {
+            assert_eq!(shares.iter().filter(|s| *s == id).count(), 1, "message {id} shared with staff once");
+        }
+        assert_eq!(shares.len(), BURST, "nothing else shared");
+        // One acknowledgement per patient per cooldown (24 h in the embedded config).
+        assert_eq!(requests.iter().filter(|r| posts_to(CH_FEEDBACK)(r)).count(), patients.len());
+        assert_eq!(requests.iter().filter(|r| posts_to(OTHER_CH_GENERAL)(r)).count(), 1);
+        assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}

@@ -30,9 +30,9 @@ use super::outbox::Act;
 use super::post::{Post, is_system};
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
-use crate::policy::{self, Author, EditOutcome, Feedback, Flag, Incoming, Outcome, RoleRef};
+use crate::policy::{self, Author, EditOutcome, Feedback, Flag, Incoming, NoReply, Outcome, RoleRef};
 use crate::setup::Setup;
-use crate::store::{NewAction, Store, StoreError};
+use crate::store::{FeedbackRecord, NewAction, Store, StoreError};
 
 /// How many messages are acted on at once, in all; more wait their turn.
 const CONCURRENT_ACTIONS: usize = 64;
@@ -528,7 +528,7 @@ impl Bot {
         };
         let recorded = match outcome {
             Outcome::Flag(flag) => self.record_flag(guild, &flag, &post.content, now),
-            Outcome::Feedback(feedback) => self.record_feedback(guild, &feedback, now),
+            Outcome::Feedback(feedback) => self.record_feedback(guild, feedback, now),
             Outcome::Clean => self.with_store(|s| s.mark_handled(incoming.id, incoming.channel, now)),
             Outcome::Skip(_) => Ok(false),
         };
@@ -612,8 +612,29 @@ impl Bot {
         Ok(new)
     }
 
-    fn record_feedback(&self, guild: GuildId, f: &Feedback, now: u64) -> Result<bool, StoreError> {
+    /// Records feedback with its actions; `true` if it was new. If the author was answered in the
+    /// channel while this message was decided (a burst is decided several at once), it is
+    /// recorded without its reply, as the cooldown asks.
+    fn record_feedback(&self, guild: GuildId, f: Feedback, now: u64) -> Result<bool, StoreError> {
+        let cooldown = self.setup.config.acknowledgements.cooldown.as_secs();
+        let record = |f: &Feedback| {
+            let actions = self.feedback_actions(guild, f);
+            self.with_store(|s| s.record_feedback(f, &actions, cooldown, now))
+        };
+        let (f, recorded) = match record(&f)? {
+            FeedbackRecord::ReplyTaken => {
+                let f = f.without_reply(NoReply::Cooldown);
+                let recorded = record(&f)?;
+                (f, recorded)
+            }
+            recorded => (f, recorded),
+        };
         tracing::info!(message_id = f.message, channel = f.channel, kind = %f.kind, reply = f.reply.is_some(), "patient feedback");
+        Ok(recorded == FeedbackRecord::Recorded)
+    }
+
+    /// The actions feedback causes: the public reply, if any, and the share with staff.
+    fn feedback_actions(&self, guild: GuildId, f: &Feedback) -> Vec<NewAction> {
         let mut acts = Vec::new();
         if let Some(text) = &f.reply {
             acts.push(Act::Reply { channel: f.channel, message: f.message, text: text.clone() });
@@ -625,8 +646,7 @@ impl Bot {
                 "no feedback channel found; set discord.feedback_channel or --feedback-channel"
             ),
         }
-        let actions: Vec<NewAction> = acts.iter().map(Act::to_new).collect();
-        self.with_store(|s| s.record_feedback(f, &actions, now))
+        acts.iter().map(Act::to_new).collect()
     }
 
     async fn on_edit(&self, ctx: &Context, event: &MessageUpdateEvent) {
