@@ -20,6 +20,7 @@ use serenity::all::{
     GuildChannel, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Permissions, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
+use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use super::analyst::{Analyst, Interrupted};
@@ -116,6 +117,8 @@ pub struct Bot {
     lanes: Lanes,
     /// Where every analysis runs (see [`Analyst`]).
     analyst: Analyst,
+    /// The runtime for the work of a guild in a burst (see `overflow.rs`).
+    pub overflow: Handle,
     tip_cursor: AtomicUsize,
     started: u64,
     clock: Clock,
@@ -133,7 +136,14 @@ pub fn unix_now() -> u64 {
 }
 
 impl Bot {
-    pub fn new(setup: Setup, overrides: Overrides, store: Arc<Store>, clock: Clock) -> std::io::Result<Bot> {
+    /// `overflow`: where a crowded guild's work is spawned (see `overflow.rs`).
+    pub fn new(
+        setup: Setup,
+        overrides: Overrides,
+        store: Arc<Store>,
+        clock: Clock,
+        overflow: Handle,
+    ) -> std::io::Result<Bot> {
         let mut staff = setup.config.staff.clone();
         staff.roles.extend(overrides.staff_roles.iter().map(|r| r.trim().to_lowercase()));
         let analyst = Analyst::start(setup.detector.clone())?;
@@ -149,6 +159,7 @@ impl Bot {
             me: OnceLock::new(),
             lanes: Lanes::new(CONCURRENT_PER_GUILD, CONCURRENT_ACTIONS),
             analyst,
+            overflow,
             tip_cursor: AtomicUsize::new(0),
             started: clock(),
             clock,
@@ -405,6 +416,12 @@ impl Bot {
             tracing::debug!(message_id = post.id.get(), "already handled; ignoring the replay");
         }
         new
+    }
+
+    /// Whether a new message's guild is in a burst: its lane is full, so the message would wait
+    /// anyway. Its handling then runs on the overflow runtime (`overflow.rs`).
+    fn is_crowded(&self, post: &Post) -> bool {
+        self.lanes.is_full(lane(post.guild.map(|g| g.get())))
     }
 
     async fn on_message(&self, ctx: &Context, post: Post) {
@@ -810,12 +827,18 @@ impl Handler {
         Handler { bot }
     }
 
-    /// Runs an event's handling in a task of its own.
-    fn hand_off<F>(&self, handling: impl FnOnce(Arc<Bot>) -> F)
+    /// Runs an event's handling in a task of its own: on the overflow runtime when `overflow`
+    /// (a crowded guild's message), else on this one.
+    fn hand_off<F>(&self, overflow: bool, handling: impl FnOnce(Arc<Bot>) -> F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        tokio::spawn(handling(self.bot.clone()));
+        let task = handling(self.bot.clone());
+        if overflow {
+            self.bot.overflow.spawn(task);
+        } else {
+            tokio::spawn(task);
+        }
     }
 }
 
@@ -838,7 +861,7 @@ impl EventHandler for Handler {
         let watched: Vec<u64> =
             guild.channels.keys().map(|c| c.get()).filter(|c| self.bot.watched(guild.id.get(), *c)).collect();
         let guild = guild.id;
-        self.hand_off(|bot| async move {
+        self.hand_off(false, |bot| async move {
             if let Err(e) = guild.set_commands(&ctx.http, commands::definitions()).await {
                 tracing::warn!(guild = guild.get(), error = %e, "could not register commands");
             }
@@ -861,7 +884,8 @@ impl EventHandler for Handler {
         tracing::debug!(target: "bedside::received", message_id = msg.id.get(), "message received");
         // Reduced to a `Post` here, so the serenity message is freed before the wait for a lane.
         let post = Post::from(msg);
-        self.hand_off(|bot| async move { bot.on_message(&ctx, post).await });
+        let overflow = self.bot.is_crowded(&post);
+        self.hand_off(overflow, |bot| async move { bot.on_message(&ctx, post).await });
     }
 
     async fn message_update(
@@ -871,11 +895,11 @@ impl EventHandler for Handler {
         _new: Option<Message>,
         event: MessageUpdateEvent,
     ) {
-        self.hand_off(|bot| async move { bot.on_edit(&ctx, &event).await });
+        self.hand_off(false, |bot| async move { bot.on_edit(&ctx, &event).await });
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        self.hand_off(|bot| async move {
+        self.hand_off(false, |bot| async move {
             match interaction {
                 Interaction::Command(command) => commands::handle(&bot, &ctx, &command).await,
                 Interaction::Component(press) => commands::handle_button(&bot, &ctx, &press).await,

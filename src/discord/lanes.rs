@@ -10,7 +10,8 @@
 //! messages are still taken in the order they arrived.
 //!
 //! # Layout
-//! - [`Lanes`]: the lanes and the shared limit; [`Lanes::enter`] waits for a place.
+//! - [`Lanes`]: the lanes and the shared limit; [`Lanes::enter`] waits for a place, and
+//!   [`Lanes::is_full`] tells a guild in a burst (its work then goes to `overflow.rs`).
 //! - [`Pass`]: a held place in a lane and in the shared limit, given back when dropped.
 
 use std::collections::HashMap;
@@ -51,6 +52,11 @@ impl Lanes {
         Pass { _lane: lane, _shared: shared }
     }
 
+    /// Whether every place in `lane` is taken: what comes next waits, and is a burst's.
+    pub fn is_full(&self, lane: u64) -> bool {
+        self.lane(lane).available_permits() == 0
+    }
+
     fn lane(&self, lane: u64) -> Arc<Semaphore> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         lanes.entry(lane).or_insert_with(|| Arc::new(Semaphore::new(self.per_lane))).clone()
@@ -75,6 +81,7 @@ mod tests {
             })
             .collect();
         tokio::task::yield_now().await;
+        assert!(lanes.is_full(1) && !lanes.is_full(2));
         // Guild 2 is not behind them.
         let other = tokio::time::timeout(Duration::from_millis(200), lanes.enter(2)).await;
         assert!(other.is_ok(), "another guild's message gets a place at once");

@@ -8,6 +8,7 @@
 //! - `lanes.rs`: how many events are handled at once, per guild and in all.
 //! - `post.rs`: what Bedside keeps of a message while it waits its turn.
 //! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks.
+//! - `overflow.rs`: a runtime of its own for a crowded guild's work, so it waits behind nobody.
 //! - `schedule.rs`: stagnation reminders and the retention purge.
 //! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
 
@@ -17,6 +18,7 @@ mod commands;
 mod deliver;
 mod lanes;
 mod outbox;
+mod overflow;
 mod post;
 mod schedule;
 
@@ -82,8 +84,10 @@ pub async fn run(
         }
         None => HttpBuilder::new(&connection.token).build(),
     };
-    let bot =
-        Arc::new(Bot::new(setup, overrides, services.store, services.clock).context("starting the analysis thread")?);
+    let overflow = overflow::Overflow::start().context("starting the overflow runtime")?;
+    let bot = Bot::new(setup, overrides, services.store, services.clock, overflow.handle())
+        .context("starting the analysis thread")?;
+    let bot = Arc::new(bot);
     let mut client = ClientBuilder::new_with_http(http, intents())
         .event_handler(bot::Handler::new(bot.clone()))
         .await
@@ -113,5 +117,6 @@ pub async fn run(
     };
     delivery.abort();
     chores.abort();
+    drop(overflow);
     ended
 }

@@ -5,7 +5,8 @@
 //! with guilds taking turns, and carries out each message's actions in the order they were
 //! recorded (remove, then DM, then the alert, which pings the author if the DM could not be
 //! delivered), different messages concurrently; one guild holds at most three quarters of the
-//! places, so a burst there never makes another guild's action wait for a free one. A transient
+//! places, so a burst there never makes another guild's action wait for a free one, and once it
+//! holds a few, its further deliveries run on the overflow runtime (`overflow.rs`). A transient
 //! failure (429, 5xx, a network error) is retried in-process with backoff, then again later with a
 //! growing delay; an action that can never succeed (DMs closed, a deleted channel or message) takes
 //! its fallback and is marked failed, not retried forever.
@@ -33,6 +34,9 @@ const CONCURRENT_MESSAGES: usize = 32;
 /// How many of those places one guild may hold: a burst in one guild leaves the rest free, so
 /// another guild's action starts at once instead of waiting for one of the burst's to finish.
 const CONCURRENT_PER_GUILD: usize = 24;
+/// A guild holding this many places is in a burst: its further deliveries run on the overflow
+/// runtime (`overflow.rs`), so that another guild's are not queued behind them.
+const QUIET_PLACES: usize = 4;
 /// How many due actions one top-up reads.
 const DUE_PAGE: usize = 200;
 /// The longest a failing action waits before its next try.
@@ -108,6 +112,7 @@ impl Act {
 pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
     let mut in_flight: Places<tokio::task::Id> = Places::default();
     let mut tasks = tokio::task::JoinSet::new();
+    let overflow = bot.overflow.clone();
     let mut top_up = true;
     loop {
         if top_up && in_flight.len() < CONCURRENT_MESSAGES {
@@ -123,13 +128,18 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
                             continue;
                         }
                         let (bot, http) = (bot.clone(), http.clone());
-                        let task = tasks.spawn(async move {
+                        let delivery = async move {
                             for pending in actions {
                                 if !deliver(&bot, &http, &pending).await {
                                     break; // a later action of this message may depend on this one
                                 }
                             }
-                        });
+                        };
+                        let task = if in_flight.is_crowded(guild) {
+                            tasks.spawn_on(delivery, &overflow)
+                        } else {
+                            tasks.spawn(delivery)
+                        };
                         in_flight.take(task.id(), group, guild);
                     }
                 }
@@ -189,6 +199,11 @@ impl<K: std::hash::Hash + Eq> Places<K> {
         self.held.len() < CONCURRENT_MESSAGES
             && self.per_guild.get(&guild).copied().unwrap_or(0) < CONCURRENT_PER_GUILD
             && !self.held.values().any(|(g, _)| *g == group)
+    }
+
+    /// Whether `guild` holds enough places to be in a burst ([`QUIET_PLACES`]).
+    fn is_crowded(&self, guild: Option<u64>) -> bool {
+        self.per_guild.get(&guild).copied().unwrap_or(0) >= QUIET_PLACES
     }
 
     fn take(&mut self, key: K, group: Group, guild: Option<u64>) {
@@ -413,6 +428,19 @@ mod tests {
 
         places.free(&0);
         assert!(places.admits((999, 0), BUSY), "a freed place is the busy guild's again");
+    }
+
+    #[test]
+    fn a_guild_holding_its_quiet_share_of_places_is_crowded() {
+        let mut places = Places::default();
+        for n in 0..QUIET_PLACES as u64 {
+            assert!(!places.is_crowded(BUSY), "{n} places held");
+            places.take(n, (n, 0), BUSY);
+        }
+        assert!(places.is_crowded(BUSY));
+        assert!(!places.is_crowded(QUIET), "only the guild that holds them");
+        places.free(&0);
+        assert!(!places.is_crowded(BUSY), "a freed place counts at once");
     }
 
     #[test]
