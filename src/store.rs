@@ -269,7 +269,9 @@ impl Store {
     ) -> Result<FeedbackRecord, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if f.reply.is_some() && replied_since(&tx, f, now.saturating_sub(cooldown))? {
+        // Without a cooldown every message may have its reply. With one, a reply recorded after
+        // `now` counts too: it was decided at the same time, on a clock read a moment later.
+        if f.reply.is_some() && cooldown > 0 && replied_since(&tx, f, now.saturating_sub(cooldown))? {
             return Ok(FeedbackRecord::ReplyTaken);
         }
         if !claim(&tx, f.message, f.channel, now)? {
@@ -876,8 +878,12 @@ mod tests {
         assert_eq!(record(&reply(8, 7), COOLDOWN, later), FeedbackRecord::Recorded);
         // A replay of a recorded message is still recognised as one.
         assert_eq!(record(&reply(5, 7), 0, later), FeedbackRecord::AlreadyHandled);
-        // No cooldown: every message may have its reply.
-        assert_eq!(record(&reply(9, 7), 0, later), FeedbackRecord::Recorded);
+        // No cooldown: every message may have its reply, even when another's was recorded with a
+        // clock read later than this one's.
+        assert_eq!(record(&reply(9, 7), 0, later + 5), FeedbackRecord::Recorded);
+        assert_eq!(record(&reply(10, 7), 0, later + 4), FeedbackRecord::Recorded);
+        // With one, such a reply counts.
+        assert_eq!(record(&reply(11, 7), COOLDOWN, later + 3), FeedbackRecord::ReplyTaken);
     }
 
     #[test]

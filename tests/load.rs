@@ -112,8 +112,11 @@ const TEXTS: [&str; 8] = [
 
 /// Posted in the other guild's #general during the flood, numbered as [`feedback_text`] is.
 const OTHER_TEXT: &str = "The librarian recommended a great clinic and the staff were so kind, thank you!";
-/// During the flood, a message in the other guild this often.
+/// During the flood, a message in the other guild this often…
 const OTHER_EVERY: Duration = Duration::from_millis(50);
+/// …for at most this long: if the flood never drains, the other guild's messages stop coming, so
+/// the drain's stall check can end the run with what is missing.
+const OTHER_AT_MOST: Duration = Duration::from_secs(10);
 
 fn feedback_text(i: usize) -> String {
     format!("{} #{}", TEXTS[i % TEXTS.len()], i + 1)
@@ -324,7 +327,7 @@ impl Sent {
 }
 
 /// Messages in the other guild, one every [`OTHER_EVERY`], posted by a task of their own from the
-/// flood's first dispatch until [`Trickle::stop`]: a quiet guild's patients posting while the
+/// flood's first dispatch until [`Trickle::stop`] (or [`OTHER_AT_MOST`]): a quiet guild's patients posting while the
 /// flood is read and handled. Many of them, because one message's latency says little about a
 /// machine whose cores the flood keeps busy.
 struct Trickle {
@@ -339,12 +342,13 @@ impl Trickle {
         let (posted, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(!watched)));
         let (fake, count, halt) = (fake.clone(), posted.clone(), stop.clone());
         let task = tokio::spawn(async move {
+            let started = Instant::now();
             let mut sent = Vec::new();
             let mut tick = tokio::time::interval(OTHER_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if halt.load(Ordering::SeqCst) {
+                if halt.load(Ordering::SeqCst) || started.elapsed() > OTHER_AT_MOST {
                     return sent;
                 }
                 let spec = MessageSpec::new(OTHER_CH_GENERAL, USER_PATIENT_A, other_text(sent.len()));
