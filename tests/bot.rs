@@ -15,7 +15,7 @@ use bedside::setup::Setup;
 use bedside::store::Store;
 use serde_json::Value;
 use support::fake_discord::*;
-use support::running::{Running, posts_to, start_bot};
+use support::running::{Running, posts_to, shared_message, start_bot};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// How long to watch for something that must NOT happen.
@@ -509,15 +509,6 @@ async fn with_two_shards_each_server_is_served_on_its_own_connection() {
         fake.shutdown().await;
     })
     .await;
-}
-
-/// The message a staff share links to (its jump link's last part).
-fn shared_message(r: &RecordedRequest) -> Option<u64> {
-    let text = r.body.as_ref()?.get("embeds")?.to_string();
-    let at = text.find("https://discord.com/channels/")?;
-    let link = &text[at..];
-    let link = &link[..link.find(['"', ' ', ')']).unwrap_or(link.len())];
-    link.rsplit('/').next()?.parse().ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

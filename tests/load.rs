@@ -63,7 +63,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bedside::detect::{Message as Draft, Role};
 use bedside::setup::Setup;
 use support::fake_discord::*;
-use support::running::wait_connected;
+use support::running::{shared_message, wait_connected};
 
 /// Steady phase: this many messages per second…
 const STEADY_RATE: u64 = 100;
@@ -391,15 +391,6 @@ fn post_channel(r: &RecordedRequest) -> Option<u64> {
 /// The message an acknowledgement replies to.
 fn replied_to(r: &RecordedRequest) -> Option<u64> {
     r.body.as_ref()?.pointer("/message_reference/message_id")?.as_str()?.parse().ok()
-}
-
-/// The message a staff share links to (the last path segment of its jump link).
-fn shared_message(r: &RecordedRequest) -> Option<u64> {
-    let text = r.body.as_ref()?.get("embeds")?.to_string();
-    let at = text.find("https://discord.com/channels/")?;
-    let link = &text[at..];
-    let link = &link[..link.find(['"', ' ', ')']).unwrap_or(link.len())];
-    link.rsplit('/').next()?.parse().ok()
 }
 
 /// Memory of a process in kB, from its `/proc/…/status`.

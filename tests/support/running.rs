@@ -52,3 +52,12 @@ pub fn posts_to(channel: u64) -> impl Fn(&RecordedRequest) -> bool {
     let path = format!("/channels/{channel}/messages");
     move |r| r.is("POST", &path)
 }
+
+/// The message a staff share (or an alert) links to: its embed's jump link's last part.
+pub fn shared_message(r: &RecordedRequest) -> Option<u64> {
+    let text = r.body.as_ref()?.get("embeds")?.to_string();
+    let at = text.find("https://discord.com/channels/")?;
+    let link = &text[at..];
+    let link = &link[..link.find(['"', ' ', ')']).unwrap_or(link.len())];
+    link.rsplit('/').next()?.parse().ok()
+}
