@@ -118,7 +118,9 @@ pub struct Bot {
     /// Where every analysis runs (see [`Analyst`]).
     analyst: Analyst,
     /// The runtime for the work of a guild in a burst (see `overflow.rs`).
-    pub overflow: Handle,
+    pub(crate) overflow: Handle,
+    /// What each guild was warned about (a missing channel): once per guild, not per message.
+    warned: Mutex<HashSet<(u64, &'static str)>>,
     tip_cursor: AtomicUsize,
     started: u64,
     clock: Clock,
@@ -160,6 +162,7 @@ impl Bot {
             lanes: Lanes::new(CONCURRENT_PER_GUILD, CONCURRENT_ACTIONS),
             analyst,
             overflow,
+            warned: Mutex::new(HashSet::new()),
             tip_cursor: AtomicUsize::new(0),
             started: clock(),
             clock,
@@ -418,6 +421,11 @@ impl Bot {
         new
     }
 
+    /// Whether this is the first warning about `what` in `guild` since Bedside started.
+    fn first_warning(&self, guild: u64, what: &'static str) -> bool {
+        self.warned.lock().is_ok_and(|mut w| w.insert((guild, what)))
+    }
+
     /// Whether a new message's guild is in a burst: its lane is full, so the message would wait
     /// anyway. Its handling then runs on the overflow runtime (`overflow.rs`).
     fn is_crowded(&self, post: &Post) -> bool {
@@ -611,10 +619,11 @@ impl Bot {
             Some(channel) => {
                 acts.push(Act::Alert { channel, author: flag.author, notice: notice::staff_alert_base(flag) })
             }
-            None => tracing::warn!(
+            None if self.first_warning(guild.get(), "alert channel") => tracing::warn!(
                 guild = guild.get(),
                 "no alert channel found; set discord.alert_channel or --alert-channel"
             ),
+            None => {}
         }
         acts
     }
@@ -658,10 +667,11 @@ impl Bot {
         }
         match self.feedback_channel(guild.get()) {
             Some(channel) => acts.push(Act::Share { channel, notice: notice::feedback_share(f) }),
-            None => tracing::warn!(
+            None if self.first_warning(guild.get(), "feedback channel") => tracing::warn!(
                 guild = guild.get(),
                 "no feedback channel found; set discord.feedback_channel or --feedback-channel"
             ),
+            None => {}
         }
         acts.iter().map(Act::to_new).collect()
     }
@@ -919,6 +929,17 @@ mod tests {
         assert_eq!(snowflake_time(snowflake_at(t)), t);
         assert!(snowflake_at(t + 1) > snowflake_at(t));
         assert_eq!(snowflake_at(0), 0, "before Discord's epoch");
+    }
+
+    #[tokio::test]
+    async fn a_missing_channel_is_warned_about_once_per_guild() {
+        let setup = Setup::load(None).expect("embedded config");
+        let store = Arc::new(Store::open_in_memory().expect("store"));
+        let bot = Bot::new(setup, Overrides::default(), store, system_clock(), Handle::current()).expect("bot");
+        assert!(bot.first_warning(1, "feedback channel"));
+        assert!(!bot.first_warning(1, "feedback channel"), "not again for the next message");
+        assert!(bot.first_warning(1, "alert channel"), "another channel is another warning");
+        assert!(bot.first_warning(2, "feedback channel"), "and so is another guild");
     }
 
     #[test]
