@@ -344,7 +344,9 @@ async fn draft_checks_answer_ephemerally_and_staff_commands_refuse_others() {
             .await
             .expect("slash");
         let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, status)), WAIT).await.expect("answer");
-        assert!(answer.body.clone().expect("body").to_string().contains("Bedside status"));
+        let shown = answer.body.clone().expect("body").to_string();
+        assert!(shown.contains("Bedside status"), "{shown}");
+        assert!(shown.contains("Draft checks: 2"), "the /check and the menu's check are counted: {shown}");
         let denied = fake
             .slash_command(
                 SlashSpec::new(CH_GENERAL, USER_PATIENT_A, "bedside").option(SlashOption::subcommand("status", vec![])),
