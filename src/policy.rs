@@ -237,6 +237,13 @@ fn point(f: &Finding, detector: &Detector) -> Point {
     }
 }
 
+/// Whether an author last answered (publicly) at `last` is still in the cooldown at `now`. A reply
+/// recorded after `now` (decided at the same time, on a clock read a moment later) counts as just
+/// now; with no cooldown, nothing does.
+pub fn cooling(last: Option<u64>, now: u64, cooldown_secs: u64) -> bool {
+    last.is_some_and(|last| now.saturating_sub(last) < cooldown_secs)
+}
+
 fn feedback(
     config: &Config,
     detector: &Detector,
@@ -247,9 +254,7 @@ fn feedback(
     now: u64,
 ) -> Feedback {
     let settings = &config.acknowledgements;
-    let cooling = ledger
-        .last_acknowledged(m.author_id, m.channel)
-        .is_some_and(|last| now.saturating_sub(last) < settings.cooldown.as_secs());
+    let cooling = cooling(ledger.last_acknowledged(m.author_id, m.channel), now, settings.cooldown.as_secs());
     let too_old = now.saturating_sub(m.posted_at) > settings.max_age.as_secs();
     let why_no_reply = if too_old {
         Some(NoReply::TooOld)

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{AckLedger, Feedback, Flag};
+use crate::policy::{self, AckLedger, Feedback, Flag};
 use crate::turns::Turns;
 
 /// The schema, in order. A database at `user_version` N has had the first N applied.
@@ -256,10 +256,10 @@ impl Store {
 
     /// Records patient feedback and the actions it causes (reply, share), in one transaction.
     ///
-    /// A reply is recorded only if no other reply to the same author in the same channel was
-    /// recorded less than `cooldown` seconds before `now`. The decision read the cooldown's ledger
-    /// earlier, and several messages are decided at once, so two from one author in a burst could
-    /// both have found it empty; this check and the insert are one transaction.
+    /// A reply is recorded only if the author is not in the cooldown (`cooldown` seconds, by
+    /// [`policy::cooling`]) for another reply in that channel. The decision read the cooldown's
+    /// ledger earlier, and several messages are decided at once, so two from one author in a burst
+    /// could both have found it empty; this check and the insert are one transaction.
     pub fn record_feedback(
         &self,
         f: &Feedback,
@@ -269,9 +269,7 @@ impl Store {
     ) -> Result<FeedbackRecord, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        // Without a cooldown every message may have its reply. With one, a reply recorded after
-        // `now` counts too: it was decided at the same time, on a clock read a moment later.
-        if f.reply.is_some() && cooldown > 0 && replied_since(&tx, f, now.saturating_sub(cooldown))? {
+        if f.reply.is_some() && policy::cooling(last_reply(&tx, f.author, f.channel, Some(f.message))?, now, cooldown) {
             return Ok(FeedbackRecord::ReplyTaken);
         }
         if !claim(&tx, f.message, f.channel, now)? {
@@ -638,15 +636,7 @@ impl Store {
 
 impl AckLedger for Store {
     fn last_acknowledged(&self, author: u64, channel: u64) -> Option<u64> {
-        self.conn()
-            .query_row(
-                "SELECT MAX(created_at) FROM acknowledgements WHERE author_id = ?1 AND channel_id = ?2 AND replied = 1",
-                params![to_i64(author), to_i64(channel)],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .ok()
-            .flatten()
-            .map(to_u64)
+        last_reply(&self.conn(), author, channel, None).ok().flatten()
     }
 }
 
@@ -672,15 +662,16 @@ fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -
     Ok(n == 1)
 }
 
-/// Whether another message of `f`'s author in `f`'s channel got a reply recorded after `after`
-/// (seconds since the epoch).
-fn replied_since(tx: &rusqlite::Transaction<'_>, f: &Feedback, after: u64) -> Result<bool, StoreError> {
-    Ok(tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM acknowledgements
-         WHERE author_id = ?1 AND channel_id = ?2 AND replied = 1 AND message_id != ?3 AND created_at > ?4)",
-        params![to_i64(f.author), to_i64(f.channel), to_i64(f.message), to_i64(after)],
+/// When `author` last got a public reply in `channel` (seconds since the epoch), leaving out the
+/// reply to message `except`: the cooldown's ledger.
+fn last_reply(conn: &Connection, author: u64, channel: u64, except: Option<u64>) -> rusqlite::Result<Option<u64>> {
+    let last: Option<i64> = conn.query_row(
+        "SELECT MAX(created_at) FROM acknowledgements
+         WHERE author_id = ?1 AND channel_id = ?2 AND replied = 1 AND (?3 IS NULL OR message_id != ?3)",
+        params![to_i64(author), to_i64(channel), except.map(to_i64)],
         |r| r.get(0),
-    )?)
+    )?;
+    Ok(last.map(to_u64))
 }
 
 /// Adds actions to the outbox inside a caller's transaction. An action already recorded for the
