@@ -197,13 +197,18 @@ impl<K: std::hash::Hash + Eq> Places<K> {
     /// when every place is taken.
     fn admits(&self, group: Group, guild: Option<u64>) -> bool {
         self.held.len() < CONCURRENT_MESSAGES
-            && self.per_guild.get(&guild).copied().unwrap_or(0) < CONCURRENT_PER_GUILD
+            && self.held_by(guild) < CONCURRENT_PER_GUILD
             && !self.held.values().any(|(g, _)| *g == group)
     }
 
     /// Whether `guild` holds enough places to be in a burst ([`QUIET_PLACES`]).
     fn is_crowded(&self, guild: Option<u64>) -> bool {
-        self.per_guild.get(&guild).copied().unwrap_or(0) >= QUIET_PLACES
+        self.held_by(guild) >= QUIET_PLACES
+    }
+
+    /// How many places `guild` holds.
+    fn held_by(&self, guild: Option<u64>) -> usize {
+        self.per_guild.get(&guild).copied().unwrap_or(0)
     }
 
     fn take(&mut self, key: K, group: Group, guild: Option<u64>) {
