@@ -327,9 +327,9 @@ impl Sent {
 }
 
 /// Messages in the other guild, one every [`OTHER_EVERY`], posted by a task of their own from the
-/// flood's first dispatch until [`Trickle::stop`] (or [`OTHER_AT_MOST`]): a quiet guild's patients posting while the
-/// flood is read and handled. Many of them, because one message's latency says little about a
-/// machine whose cores the flood keeps busy.
+/// flood's first dispatch until [`Trickle::stop`] (or [`OTHER_AT_MOST`]): a quiet guild's patients
+/// posting while the flood is read and handled. Many of them, because one message's latency says
+/// little about a machine whose cores the flood keeps busy.
 struct Trickle {
     posted: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -1007,10 +1007,11 @@ async fn measure() {
     );
     println!("|---|---|---|");
     println!(
-        "| steady: {STEADY_RATE} feedback messages/s for {STEADY_SECS} s, MESSAGE_CREATE → acknowledgement POST | p50 **{}**, p99 **{}** (max {}) | p99 < 20 ms |",
+        "| steady: {STEADY_RATE} feedback messages/s for {STEADY_SECS} s, MESSAGE_CREATE → acknowledgement POST | p50 **{}**, p99 **{}** (max {}) | p99 < {} ms |",
         ms(steady_stats.p50),
         ms(steady_stats.p99),
-        ms(steady_stats.max)
+        ms(steady_stats.max),
+        STEADY_GOAL.as_millis()
     );
     println!(
         "| flood: {FLOOD} messages at once, first dispatch → last acknowledgement | **{}** ({:.0} messages/s; staff shares done at {}) | < 5 s |",
@@ -1027,7 +1028,7 @@ async fn measure() {
     if other_stats.n > 0 {
         println!(
             "| other guild during the flood: a message every {} ms, MESSAGE_CREATE → acknowledgement POST | p50 {}, \
-             p99 **{}** (max {}; n={}) = delivery p50 {} / p99 {} + handling p50 {} / p99 {} | p99 < 20 ms, as at the \
+             p99 **{}** (max {}; n={}) = delivery p50 {} / p99 {} + handling p50 {} / p99 {} | p99 < {} ms, as at the \
              steady rate |",
             OTHER_EVERY.as_millis(),
             ms(other_stats.p50),
@@ -1037,7 +1038,8 @@ async fn measure() {
             ms(other_delivery.p50),
             ms(other_delivery.p99),
             ms(other_handling.p50),
-            ms(other_handling.p99)
+            ms(other_handling.p99),
+            STEADY_GOAL.as_millis()
         );
     }
     println!(

@@ -1,8 +1,9 @@
 //! The fake gateway (WebSocket on its own port): HELLO → IDENTIFY → READY + one GUILD_CREATE
 //! per fixture guild of the shard, heartbeat ACKs, a session per shard (a guild's dispatches go
-//! on its shard's connection, as on Discord), RESUME with replay of missed dispatches, and the single
-//! entry point every dispatch goes through (`dispatch_locked`): validate with serenity's types,
-//! apply intents like Discord, assign the next `s`, log it for RESUME, queue it on the socket.
+//! on its shard's connection, as on Discord), RESUME with replay of missed dispatches, and the
+//! single entry point every dispatch goes through (`dispatch_locked`): validate with serenity's
+//! types, apply intents like Discord, assign the next `s`, log it for RESUME, queue it on the
+//! socket.
 //! Each connection reads and writes apart (a reader, and a writer task draining the queue), so a
 //! full socket during a flood does not delay reading the client's heartbeats.
 //!

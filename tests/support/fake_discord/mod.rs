@@ -622,10 +622,10 @@ impl FakeDiscord {
         self.shared
             .wait_until(&format!("RESUME #{count}"), timeout, |st| {
                 let g = &st.gateway;
-                let resumed = g.sessions.iter().filter_map(|s| Some((s, s.resumed_seq?)));
+                let mut resumed = g.sessions.iter().filter_map(|s| Some((s, s.resumed_seq?)));
                 (g.resume_count >= count
                     && g.sessions.iter().any(|s| s.resumed_seq.is_some())
-                    && resumed.into_iter().all(|(s, r)| s.conn.is_some() && s.written_seq >= r))
+                    && resumed.all(|(s, r)| s.conn.is_some() && s.written_seq >= r))
                 .then_some(())
             })
             .await
@@ -676,7 +676,8 @@ impl FakeDiscord {
         self.lock().gateway.sessions.first().map_or(0, |s| s.seq)
     }
 
-    /// Dispatches sequenced on every shard since the fake started (a re-IDENTIFY does not reset it).
+    /// Dispatches sequenced on every shard since the fake started (a re-IDENTIFY does not reset
+    /// it).
     pub fn dispatched(&self) -> u64 {
         self.lock().gateway.dispatched
     }
