@@ -13,7 +13,7 @@
 //! - [`notice`]: what people read (the author's DM, the staff alert, the feedback share).
 //! - [`stagnation`]: which quiet channels get a reminder, and which tip.
 //! - [`report`]: figures and charts from what the store kept.
-//! - [`turns`]: queues by guild, served in turn (fairness for the analysis thread and the outbox).
+//! - [`turns`]: queues by guild, served in turn (fairness for the analysis thread).
 //!
 //! The shell translates between the world and the core, and decides nothing:
 //! - [`export`]: reads DiscordChatExporter JSON exports, streamed.

@@ -24,7 +24,6 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, AckLedger, Feedback, Flag};
-use crate::turns::Turns;
 
 mod checkpointer;
 use checkpointer::Checkpointer;
@@ -90,6 +89,8 @@ pub struct Pending {
     pub message_id: Option<u64>,
     pub payload: String,
     pub attempts: u32,
+    /// Not to be tried before this time (seconds since the Unix epoch): later after a failure.
+    pub next_attempt_at: u64,
 }
 
 /// An action to record with the decision that causes it.
@@ -390,38 +391,39 @@ impl Store {
         Ok(())
     }
 
-    /// Actions due now, guilds taking turns: each guild's oldest first, then each one's second
-    /// oldest, and so on. So a burst of thousands in one guild does not stand in front of another
-    /// guild's one action; within a guild (and so within a message) the order is the recorded one.
-    pub fn due(&self, now: u64, limit: usize) -> Result<Vec<Pending>, StoreError> {
+    /// The guilds with pending actions (`None`: actions of no guild).
+    pub fn pending_guilds(&self) -> Result<Vec<Option<u64>>, StoreError> {
         let conn = self.conn();
-        // One indexed page per guild, interleaved here: a single query ranking every pending row
-        // re-sorted thousands of rows on each call during a burst.
-        let guilds: Vec<Option<i64>> = conn
-            .prepare_cached("SELECT DISTINCT guild_id FROM outbox WHERE status = 'pending'")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, kind, message_id, payload, attempts FROM outbox
-             WHERE status = 'pending' AND guild_id IS ?1 AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
-        )?;
-        let mut turns = Turns::default();
-        for guild in guilds {
-            let rows = stmt.query_map(params![guild, to_i64(now), limit as i64], |r| {
-                Ok(Pending {
-                    id: r.get(0)?,
-                    guild: guild.map(to_u64),
-                    kind: r.get(1)?,
-                    message_id: r.get::<_, Option<i64>>(2)?.map(to_u64),
-                    payload: r.get(3)?,
-                    attempts: r.get(4)?,
-                })
-            })?;
-            for row in rows {
-                turns.push(guild, row?);
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT guild_id FROM outbox WHERE status = 'pending'")?;
+        let guilds = stmt.query_map([], |r| Ok(r.get::<_, Option<i64>>(0)?.map(to_u64)))?;
+        Ok(guilds.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` of `guild`'s pending actions with an id above `after`, oldest first, due or
+    /// not: the outbox worker reads each action once, in the order it was recorded.
+    pub fn pending_after(&self, guild: Option<u64>, after: i64, limit: usize) -> Result<Vec<Pending>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PENDING_COLUMNS} FROM outbox WHERE status = 'pending' AND guild_id IS ?1 AND id > ?2
+             ORDER BY id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![guild.map(to_i64), after, limit as i64], pending_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Those of these actions still pending, oldest first, as they are now.
+    pub fn pending_rows(&self, ids: &[i64]) -> Result<Vec<Pending>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {PENDING_COLUMNS} FROM outbox WHERE id = ?1 AND status = 'pending'"))?;
+        let mut rows = Vec::new();
+        for id in ids {
+            if let Some(row) = stmt.query_row([id], pending_row).optional()? {
+                rows.push(row);
             }
         }
-        Ok(turns.take(limit).collect())
+        rows.sort_by_key(|p| p.id);
+        Ok(rows)
     }
 
     /// How many actions are still pending.
@@ -654,6 +656,21 @@ impl AckLedger for Store {
     }
 }
 
+/// The columns [`pending_row`] reads.
+const PENDING_COLUMNS: &str = "id, guild_id, kind, message_id, payload, attempts, next_attempt_at";
+
+fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
+    Ok(Pending {
+        id: r.get(0)?,
+        guild: r.get::<_, Option<i64>>(1)?.map(to_u64),
+        kind: r.get(2)?,
+        message_id: r.get::<_, Option<i64>>(3)?.map(to_u64),
+        payload: r.get(4)?,
+        attempts: r.get(5)?,
+        next_attempt_at: to_u64(r.get(6)?),
+    })
+}
+
 /// Whether an outbox entry carries an author's own text (a removed message's DM).
 fn holds_author_text(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     let payload: Option<String> =
@@ -753,30 +770,48 @@ mod tests {
         NewAction { kind: "dm".into(), payload: text.into() }
     }
 
+    /// Guild 1's pending actions, oldest first (what the outbox worker reads first).
+    fn pending(store: &Store) -> Vec<Pending> {
+        store.pending_after(Some(1), 0, 100).expect("read")
+    }
+
     #[test]
-    fn due_actions_take_turns_between_guilds() {
+    fn pending_actions_are_read_by_guild_in_order_above_an_id() {
         let store = Store::open_in_memory().expect("store");
         let alert = || NewAction { kind: "alert".into(), payload: "{}".into() };
-        // A burst of five flags in guild 1, then one in guild 2.
-        for m in 1..=5 {
+        for m in 1..=3 {
             store.record_flag(&flag(m), &[dm("{}"), alert()], NOW).expect("write");
         }
-        store.record_flag(&Flag { guild: Some(2), ..flag(100) }, &[dm("{}"), alert()], NOW).expect("write");
-        let order: Vec<(Option<u64>, String)> =
-            store.due(NOW, 100).expect("due").into_iter().map(|p| (p.message_id, p.kind)).collect();
-        // Guild 2's DM comes second, not eleventh; each message's own actions stay in order.
-        assert_eq!(order[0], (Some(1), "dm".to_string()));
-        assert_eq!(order[1], (Some(100), "dm".to_string()));
-        assert_eq!(order[2], (Some(1), "alert".to_string()));
-        assert_eq!(order[3], (Some(100), "alert".to_string()));
-        assert_eq!(order.len(), 12);
-        for m in [1u64, 2, 3, 4, 5, 100] {
-            let kinds: Vec<&str> = order.iter().filter(|(id, _)| *id == Some(m)).map(|(_, k)| k.as_str()).collect();
-            assert_eq!(kinds, ["dm", "alert"], "message {m}'s actions in recorded order");
-        }
-        // The page limit keeps the turns: two rows are one from each guild.
-        let page: Vec<Option<u64>> = store.due(NOW, 2).expect("due").into_iter().map(|p| p.message_id).collect();
-        assert_eq!(page, [Some(1), Some(100)]);
+        store.record_flag(&Flag { guild: Some(2), ..flag(100) }, &[dm("{}")], NOW).expect("write");
+        store.record_flag(&Flag { guild: None, ..flag(200) }, &[dm("{}")], NOW).expect("write");
+        let all = pending(&store);
+        let order: Vec<(Option<u64>, &str)> = all.iter().map(|p| (p.message_id, p.kind.as_str())).collect();
+        assert_eq!(
+            order,
+            [
+                (Some(1), "dm"),
+                (Some(1), "alert"),
+                (Some(2), "dm"),
+                (Some(2), "alert"),
+                (Some(3), "dm"),
+                (Some(3), "alert")
+            ]
+        );
+        assert!(all.iter().all(|p| p.guild == Some(1) && p.next_attempt_at == NOW && p.attempts == 0));
+        // A page, then the rest above it.
+        let page = store.pending_after(Some(1), 0, 2).expect("page");
+        let rest = store.pending_after(Some(1), page[1].id, 100).expect("rest");
+        assert_eq!([page, rest].concat(), all);
+        // Other guilds, and actions of no guild, apart.
+        assert_eq!(store.pending_after(Some(2), 0, 100).expect("read").len(), 1);
+        assert_eq!(store.pending_after(None, 0, 100).expect("read")[0].message_id, Some(200));
+        let mut guilds = store.pending_guilds().expect("guilds");
+        guilds.sort();
+        assert_eq!(guilds, [None, Some(1), Some(2)]);
+        // Read back by id: only those still pending, in order.
+        store.mark_sent(all[0].id, NOW).expect("sent");
+        let again = store.pending_rows(&[all[3].id, all[0].id, all[1].id, 9999]).expect("read");
+        assert_eq!(again, [all[1].clone(), all[3].clone()]);
     }
 
     #[test]
@@ -798,7 +833,7 @@ mod tests {
         );
         assert!(!store.record_flag(&flag(42), &[dm("{}")], NOW + 1).expect("write"), "a replay is recognised");
         assert!(store.is_handled(42).expect("read"));
-        let due = store.due(NOW, 10).expect("due");
+        let due = pending(&store);
         assert_eq!(due.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(), ["dm", "alert"]);
         let stored = store.flag(42).expect("read").expect("flag");
         assert_eq!((stored.status.as_str(), stored.rules.clone()), ("open", vec!["id.phone".to_string()]));
@@ -809,13 +844,12 @@ mod tests {
     fn the_outbox_retries_marks_and_erases_payloads() {
         let store = Store::open_in_memory().expect("store");
         store.record_flag(&flag(1), &[dm("{\"text\":\"the author's own words\"}")], NOW).expect("write");
-        let p = store.due(NOW, 10).expect("due").remove(0);
+        let p = pending(&store).remove(0);
         store.mark_retry(p.id, "500", NOW + 30).expect("retry");
-        assert!(store.due(NOW + 29, 10).expect("due").is_empty(), "not before its time");
-        let again = store.due(NOW + 30, 10).expect("due").remove(0);
-        assert_eq!(again.attempts, 1);
+        let again = store.pending_rows(&[p.id]).expect("read").remove(0);
+        assert_eq!((again.attempts, again.next_attempt_at), (1, NOW + 30), "tried again, not before its time");
         store.mark_sent(again.id, NOW + 31).expect("sent");
-        assert!(store.due(NOW + 1000, 10).expect("due").is_empty());
+        assert!(pending(&store).is_empty());
         assert_eq!(store.pending_count().expect("count"), 0);
         let payload: String = store.conn().query_row("SELECT payload FROM outbox", [], |r| r.get(0)).expect("row");
         assert_eq!(payload, "", "a delivered DM keeps no text");
@@ -826,9 +860,9 @@ mod tests {
     fn failed_actions_are_final_and_keep_nothing() {
         let store = Store::open_in_memory().expect("store");
         store.record_flag(&flag(1), &[dm("{\"text\":\"words\"}")], NOW).expect("write");
-        let p = store.due(NOW, 10).expect("due").remove(0);
+        let p = pending(&store).remove(0);
         store.mark_failed(p.id, "dms_closed", NOW).expect("failed");
-        assert!(store.due(NOW + 10_000, 10).expect("due").is_empty());
+        assert!(pending(&store).is_empty());
         assert_eq!(store.action_state("dm", 1).expect("state"), Some(("failed".into(), Some("dms_closed".into()))));
     }
 
@@ -895,7 +929,7 @@ mod tests {
     fn purge_removes_what_is_old_and_nothing_else() {
         let store = Store::open_in_memory().expect("store");
         store.record_flag(&flag(1), &[dm("{}")], NOW - 200 * 86400).expect("old");
-        let p = store.due(NOW, 10).expect("due").remove(0);
+        let p = pending(&store).remove(0);
         store.mark_sent(p.id, NOW - 200 * 86400).expect("sent");
         store.record_flag(&flag(2), &[dm("{}")], NOW - 200 * 86400).expect("old, still pending");
         store.record_flag(&flag(3), &[], NOW).expect("new");

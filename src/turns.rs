@@ -2,8 +2,9 @@
 //! rotation, each lane's items in the order they came. So a burst in one lane never stands in
 //! front of another lane's single item, yet nothing within a lane is reordered.
 //!
-//! Used where Bedside must be fair between guilds: the analysis thread's jobs
-//! (`discord/analyst.rs`) and the outbox's due actions ([`Store::due`](crate::store::Store::due)).
+//! Used for the analysis thread's jobs (`discord/analyst.rs`). The outbox is fair between guilds
+//! too, but its items wait in the store, not here, so it rotates guilds with a read-ahead of each
+//! (`discord/outbox/queue.rs`).
 //!
 //! # Layout
 //! - [`Turns`]: the queues; as an iterator, each item comes from the lane whose turn it is, and

@@ -21,13 +21,12 @@ use serenity::all::{
 };
 use serenity::async_trait;
 use tokio::runtime::Handle;
-use tokio::sync::Notify;
 
 use super::analyst::{Analyst, Interrupted};
 use super::commands;
 use super::deliver::with_retry;
 use super::lanes::{self, Lanes};
-use super::outbox::Act;
+use super::outbox::{Act, Wake};
 use super::post::{Post, is_system};
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
@@ -111,7 +110,7 @@ pub struct Bot {
     seen: Mutex<Seen>,
     store: Arc<Store>,
     /// Wakes the outbox worker when something is recorded.
-    pub wake: Arc<Notify>,
+    pub wake: Arc<Wake>,
     pub counters: Counters,
     me: OnceLock<u64>,
     lanes: Lanes,
@@ -156,7 +155,7 @@ impl Bot {
             guilds: RwLock::new(HashMap::new()),
             seen: Mutex::new(Seen::default()),
             store,
-            wake: Arc::new(Notify::new()),
+            wake: Arc::new(Wake::default()),
             counters: Counters::default(),
             me: OnceLock::new(),
             lanes: Lanes::new(CONCURRENT_PER_GUILD, CONCURRENT_ACTIONS),
@@ -551,6 +550,8 @@ impl Bot {
                 return tracing::error!(message_id = incoming.id, error = %e, "could not decide about a message");
             }
         };
+        // A clean message is only marked handled: it has no actions for the outbox.
+        let acts = matches!(outcome, Outcome::Flag(_) | Outcome::Feedback(_));
         let recorded = match outcome {
             Outcome::Flag(flag) => self.record_flag(guild, &flag, &post.content, now),
             Outcome::Feedback(feedback) => self.record_feedback(guild, feedback, now),
@@ -558,8 +559,8 @@ impl Bot {
             Outcome::Skip(_) => Ok(false),
         };
         match recorded {
-            Ok(true) => self.wake.notify_one(),
-            Ok(false) => {}
+            Ok(true) if acts => self.wake.recorded(Some(guild.get())),
+            Ok(_) => {}
             Err(e) => {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(message_id = incoming.id, error = %e, "could not record a decision");
@@ -744,7 +745,7 @@ impl Bot {
             EditOutcome::Nothing => Ok(false),
         };
         match recorded {
-            Ok(true) => self.wake.notify_one(),
+            Ok(true) => self.wake.recorded(Some(guild.get())),
             Ok(false) => {}
             Err(e) => tracing::error!(message_id = event.id.get(), error = %e, "could not record an edit's outcome"),
         }

@@ -7,7 +7,8 @@
 //! - `deliver.rs`: REST calls with retries, and which failures are final.
 //! - `lanes.rs`: how many events are handled at once, per guild and in all.
 //! - `post.rs`: what Bedside keeps of a message while it waits its turn.
-//! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks.
+//! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks;
+//!   `outbox/queue.rs`: what it has read of the store and started.
 //! - `overflow.rs`: a runtime of its own for a crowded guild's work, so it waits behind nobody.
 //! - `schedule.rs`: stagnation reminders and the retention purge.
 //! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.

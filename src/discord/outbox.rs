@@ -1,21 +1,29 @@
 //! Delivering the outbox: every action Bedside decided on (a DM, an alert, a reply, a share, a
 //! removal, a reminder) waits in the store until Discord has it.
 //!
-//! The worker wakes when an action is recorded (and once a second for retries), takes what is due
-//! with guilds taking turns, and carries out each message's actions in the order they were
-//! recorded (remove, then DM, then the alert, which pings the author if the DM could not be
-//! delivered), different messages concurrently; one guild holds at most three quarters of the
-//! places, so a burst there never makes another guild's action wait for a free one, and once it
-//! holds a few, its further deliveries run on the overflow runtime (`overflow.rs`). A transient
-//! failure (429, 5xx, a network error) is retried in-process with backoff, then again later with a
-//! growing delay; an action that can never succeed (DMs closed, a deleted channel or message) takes
-//! its fallback and is marked failed, not retried forever.
-//! After a restart the worker simply finds what is still pending.
+//! Whoever records actions rings the [`Wake`] with their guild. The worker then reads that guild's
+//! new actions and starts them as places allow (`outbox/queue.rs`: guilds take turns, each
+//! message's actions are delivered in the order they were recorded — remove, then DM, then the
+//! alert, which pings the author if the DM could not be delivered — by one task, different
+//! messages concurrently). Once a guild holds a few places, its further deliveries run on the
+//! overflow runtime (`overflow.rs`). A transient failure (429, 5xx, a network error) is retried
+//! in-process with backoff, then again later with a growing delay; an action that can never
+//! succeed (DMs closed, a deleted channel or message) takes its fallback and is marked failed, not
+//! retried forever. After a restart the worker finds what is still pending, and it looks again
+//! every [`REDISCOVER`] in case a ring was missed: the store, not the worker, is the truth.
+//!
+//! # Layout
+//! - [`Wake`]: "guild G has new actions".
+//! - [`run`]: the worker's loop.
+//! - `deliver` / `carry_out`: one action over REST, and what its result means.
+//! - [`Act`]: an action as stored.
+//! - `outbox/queue.rs`: what the worker has read and started.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+mod queue;
+
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serenity::all::{
@@ -28,19 +36,40 @@ use super::bot::{Bot, embed};
 use super::deliver::{Failure, classify, with_retry};
 use crate::notice::{self, Notice};
 use crate::store::{NewAction, Pending};
+use queue::{Delivered, Queue};
 
-/// How many messages' actions are delivered at once.
-const CONCURRENT_MESSAGES: usize = 32;
-/// How many of those places one guild may hold: a burst in one guild leaves the rest free, so
-/// another guild's action starts at once instead of waiting for one of the burst's to finish.
-const CONCURRENT_PER_GUILD: usize = 24;
-/// A guild holding this many places is in a burst: its further deliveries run on the overflow
-/// runtime (`overflow.rs`), so that another guild's are not queued behind them.
-const QUIET_PLACES: usize = 4;
-/// How many due actions one top-up reads.
-const DUE_PAGE: usize = 200;
+/// How often the worker looks in the store for guilds with pending actions it was not told of.
+const REDISCOVER: Duration = Duration::from_secs(30);
+/// How long the worker sleeps with nothing to do before it looks at the time again (retries).
+const TICK: Duration = Duration::from_secs(1);
 /// The longest a failing action waits before its next try.
 const MAX_RETRY_DELAY: u64 = 3600;
+/// How long after a delivery task ended without a word (a panic) its actions are tried again.
+const AFTER_A_LOST_TASK: u64 = 30;
+
+/// Rung when actions are recorded, with their guild; the outbox worker waits on it.
+#[derive(Debug, Default)]
+pub struct Wake {
+    guilds: Mutex<Vec<Option<u64>>>,
+    notify: Notify,
+}
+
+impl Wake {
+    /// New actions were recorded for `guild` (`None`: of no guild).
+    pub fn recorded(&self, guild: Option<u64>) {
+        if let Ok(mut guilds) = self.guilds.lock() {
+            if !guilds.contains(&guild) {
+                guilds.push(guild);
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    /// The guilds rung for since the last call.
+    fn take(&self) -> Vec<Option<u64>> {
+        self.guilds.lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default()
+    }
+}
 
 /// One action, as stored in the outbox (JSON).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,165 +132,65 @@ impl Act {
     }
 }
 
-/// Runs until the task is aborted: keeps up to [`CONCURRENT_MESSAGES`] messages' actions in
-/// delivery, topping up with what is due (guilds taking turns, see [`Store::due`]) as places free
-/// and whenever something new is recorded. There is no batch to wait for: a new action in a quiet
-/// guild starts as soon as one delivery anywhere finishes.
-///
-/// [`Store::due`]: crate::store::Store::due
-pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Notify>) {
-    let mut in_flight: Places<tokio::task::Id> = Places::default();
+/// Runs until the task is aborted: keeps up to [`queue::CONCURRENT_MESSAGES`] messages' actions
+/// in delivery, starting more as places free, as actions are recorded, and as retries fall due.
+pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Wake>) {
+    let mut queue: Queue<tokio::task::Id> = Queue::default();
     let mut tasks = tokio::task::JoinSet::new();
     let overflow = bot.overflow.clone();
-    let mut top_up = true;
+    let mut discovered: Option<Instant> = None;
     loop {
-        if top_up && in_flight.len() < CONCURRENT_MESSAGES {
-            top_up = false;
-            match bot.with_store(|s| s.due(bot.now(), DUE_PAGE)) {
-                Ok(due) => {
-                    for (group, actions) in groups(due) {
-                        if in_flight.len() >= CONCURRENT_MESSAGES {
-                            break;
-                        }
-                        let guild = actions.first().and_then(|p| p.guild);
-                        if !in_flight.admits(group, guild) {
-                            continue;
-                        }
-                        let (bot, http) = (bot.clone(), http.clone());
-                        let delivery = async move {
-                            for pending in actions {
-                                if !deliver(&bot, &http, &pending).await {
-                                    break; // a later action of this message may depend on this one
-                                }
-                            }
-                        };
-                        let task = if in_flight.is_crowded(guild) {
-                            tasks.spawn_on(delivery, &overflow)
-                        } else {
-                            tasks.spawn(delivery)
-                        };
-                        in_flight.take(task.id(), group, guild);
-                    }
+        if discovered.is_none_or(|at| at.elapsed() >= REDISCOVER) {
+            match bot.with_store(|s| s.pending_guilds()) {
+                Ok(guilds) => {
+                    guilds.into_iter().for_each(|g| queue.recorded(g));
+                    discovered = Some(Instant::now());
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not read the outbox");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    top_up = true;
-                    continue;
-                }
+                Err(e) => tracing::error!(error = %e, "could not read the outbox"),
             }
+        }
+        wake.take().into_iter().for_each(|g| queue.recorded(g));
+        let now = bot.now();
+        while let Some(start) = bot.with_store(|s| Ok(queue.next_start(now, s))).unwrap_or(None) {
+            let (bot, http, actions) = (bot.clone(), http.clone(), start.actions.clone());
+            let delivery = async move { deliver_all(&bot, &http, actions).await };
+            let task =
+                if queue.is_crowded(start.guild) { tasks.spawn_on(delivery, &overflow) } else { tasks.spawn(delivery) };
+            queue.started(task.id(), &start);
         }
         tokio::select! {
-            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let id = match done {
-                    Ok((id, ())) => id,
-                    Err(e) => {
-                        tracing::error!(error = %e, "an outbox delivery task failed; its actions stay pending");
-                        e.id()
-                    }
-                };
-                in_flight.free(&id);
-                // Refill in steps rather than after every delivery: each top-up is a query.
-                top_up |= in_flight.len() <= CONCURRENT_MESSAGES / 2;
-            }
-            () = wake.notified() => top_up = true,
-            () = tokio::time::sleep(Duration::from_secs(1)) => top_up = true,
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => match done {
+                Ok((id, delivered)) => queue.finished(&id, delivered),
+                Err(e) => {
+                    tracing::error!(error = %e, "an outbox delivery task failed; its actions will be tried again");
+                    queue.finished(&e.id(), Delivered::Lost { at: bot.now() + AFTER_A_LOST_TASK });
+                }
+            },
+            () = wake.notify.notified() => {}
+            () = tokio::time::sleep(TICK) => {}
         }
     }
 }
 
-/// The actions of one message (or one reminder), delivered in order by one task.
-type Group = (u64, i64);
-
-/// The delivery places taken, by the task holding each (`K`): which message's actions it
-/// delivers, and for which guild.
-#[derive(Debug)]
-struct Places<K> {
-    held: HashMap<K, (Group, Option<u64>)>,
-    per_guild: HashMap<Option<u64>, usize>,
-}
-
-impl<K> Default for Places<K> {
-    fn default() -> Self {
-        Places { held: HashMap::new(), per_guild: HashMap::new() }
-    }
-}
-
-impl<K: std::hash::Hash + Eq> Places<K> {
-    fn len(&self) -> usize {
-        self.held.len()
-    }
-
-    /// May this message's actions start now? Not while its earlier actions are still being
-    /// delivered (they go in order), not when its guild holds its share of the places, and not
-    /// when every place is taken.
-    fn admits(&self, group: Group, guild: Option<u64>) -> bool {
-        self.held.len() < CONCURRENT_MESSAGES
-            && self.held_by(guild) < CONCURRENT_PER_GUILD
-            && !self.held.values().any(|(g, _)| *g == group)
-    }
-
-    /// Whether `guild` holds enough places to be in a burst ([`QUIET_PLACES`]).
-    fn is_crowded(&self, guild: Option<u64>) -> bool {
-        self.held_by(guild) >= QUIET_PLACES
-    }
-
-    /// How many places `guild` holds.
-    fn held_by(&self, guild: Option<u64>) -> usize {
-        self.per_guild.get(&guild).copied().unwrap_or(0)
-    }
-
-    fn take(&mut self, key: K, group: Group, guild: Option<u64>) {
-        if let Some((_, old)) = self.held.insert(key, (group, guild)) {
-            self.release(old);
-        }
-        *self.per_guild.entry(guild).or_default() += 1;
-    }
-
-    fn free(&mut self, key: &K) {
-        if let Some((_, guild)) = self.held.remove(key) {
-            self.release(guild);
+/// Carries out a message's actions in order; stops at one that is to be tried again later, since
+/// a later action may depend on it (the alert mentions the author if the DM failed).
+async fn deliver_all(bot: &Bot, http: &Http, actions: Vec<Pending>) -> Delivered {
+    for (i, pending) in actions.iter().enumerate() {
+        if let Some(at) = deliver(bot, http, pending).await {
+            return Delivered::Stopped { at, left: actions[i..].iter().map(|p| p.id).collect() };
         }
     }
-
-    fn release(&mut self, guild: Option<u64>) {
-        if let Some(n) = self.per_guild.get_mut(&guild) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_guild.remove(&guild);
-            }
-        }
-    }
+    Delivered::All
 }
 
-/// Due actions grouped by message, groups in the order their first action came (the fair order).
-fn groups(due: Vec<Pending>) -> Vec<(Group, Vec<Pending>)> {
-    let mut order: Vec<(Group, Vec<Pending>)> = Vec::new();
-    let mut index: HashMap<Group, usize> = HashMap::new();
-    for p in due {
-        let key = match p.message_id {
-            Some(m) => (m, 0),
-            None => (0, p.id),
-        };
-        match index.get(&key) {
-            Some(&i) => order[i].1.push(p),
-            None => {
-                index.insert(key, order.len());
-                order.push((key, vec![p]));
-            }
-        }
-    }
-    order
-}
-
-/// Carries out one action and records the result. False when it is to be tried again later.
-async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> bool {
+/// Carries out one action and records the result. `Some(time)` when it is to be tried again then.
+async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> Option<u64> {
     let act: Act = match serde_json::from_str(&p.payload) {
         Ok(act) => act,
         Err(e) => {
             tracing::error!(action = p.id, error = %e, "an unreadable outbox entry; marking it failed");
             let _ = bot.with_store(|s| s.mark_failed(p.id, "unreadable payload", bot.now()));
-            return true;
+            return None;
         }
     };
     let message = p.message_id.unwrap_or_default();
@@ -271,20 +200,20 @@ async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> bool {
         Ok(()) => {
             let _ = bot.with_store(|s| s.mark_sent(p.id, now));
             count_success(bot, &act);
-            true
+            None
         }
         Err(e) => match classify(&e) {
             Failure::DmsClosed => {
                 bot.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(action = p.id, message, "the author's DMs are closed; the alert will mention them");
                 let _ = bot.with_store(|s| s.mark_failed(p.id, "dms_closed", now));
-                true
+                None
             }
             Failure::Permanent => {
                 bot.counters.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(action = p.id, kind = act.kind(), message, error = %e, "an action can never succeed; giving it up");
                 let _ = bot.with_store(|s| s.mark_failed(p.id, &short(&e), now));
-                true
+                None
             }
             Failure::Transient => {
                 let delay = (30u64 << p.attempts.min(10)).min(MAX_RETRY_DELAY);
@@ -296,7 +225,7 @@ async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> bool {
                     "delivery failed for now"
                 );
                 let _ = bot.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay));
-                false
+                Some(now + delay)
             }
         },
     }
@@ -410,57 +339,5 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
                 .await
                 .map(|_| ())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const BUSY: Option<u64> = Some(1);
-    const QUIET: Option<u64> = Some(2);
-
-    #[test]
-    fn a_burst_in_one_guild_leaves_places_for_another() {
-        let mut places = Places::default();
-        for n in 0..CONCURRENT_PER_GUILD as u64 {
-            assert!(places.admits((n, 0), BUSY));
-            places.take(n, (n, 0), BUSY);
-        }
-        assert!(!places.admits((999, 0), BUSY), "the busy guild holds its share");
-        assert!(places.admits((1000, 0), QUIET), "another guild's message starts at once");
-        assert!(places.admits((1001, 0), None), "so does a direct message's");
-
-        places.free(&0);
-        assert!(places.admits((999, 0), BUSY), "a freed place is the busy guild's again");
-    }
-
-    #[test]
-    fn a_guild_holding_its_quiet_share_of_places_is_crowded() {
-        let mut places = Places::default();
-        for n in 0..QUIET_PLACES as u64 {
-            assert!(!places.is_crowded(BUSY), "{n} places held");
-            places.take(n, (n, 0), BUSY);
-        }
-        assert!(places.is_crowded(BUSY));
-        assert!(!places.is_crowded(QUIET), "only the guild that holds them");
-        places.free(&0);
-        assert!(!places.is_crowded(BUSY), "a freed place counts at once");
-    }
-
-    #[test]
-    fn a_message_in_delivery_waits_and_every_place_counts() {
-        let mut places = Places::default();
-        places.take(0, (7, 0), QUIET);
-        assert!(!places.admits((7, 0), QUIET), "its earlier actions are still being delivered");
-        for n in 1..CONCURRENT_MESSAGES as u64 {
-            places.take(n, (n + 100, 0), Some(n + 100));
-        }
-        assert_eq!(places.len(), CONCURRENT_MESSAGES);
-        assert!(!places.admits((5000, 0), Some(5000)), "every place is taken");
-        places.free(&0);
-        places.free(&0);
-        assert_eq!(places.len(), CONCURRENT_MESSAGES - 1, "freeing twice frees once");
-        assert!(places.admits((7, 0), QUIET));
     }
 }

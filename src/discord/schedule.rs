@@ -77,7 +77,7 @@ fn remind(bot: &Bot, now: u64) {
             {
                 Ok(()) => {
                     tracing::info!(channel = reminder.channel, tip = %reminder.tip.id, "stagnation reminder");
-                    bot.wake.notify_one();
+                    bot.wake.recorded(Some(guild));
                 }
                 Err(e) => tracing::error!(channel = reminder.channel, error = %e, "could not record a reminder"),
             }
