@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_post_counts.sql"),
     include_str!("../migrations/0003_outbox_guild.sql"),
+    include_str!("../migrations/0004_outbox_pending_index.sql"),
 ];
 
 /// Where the database is when `DATABASE_URL` is not set.
