@@ -122,6 +122,10 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Stamped first: when the request reached the fake, not also how long it then waited for the
+    // fake's own state lock (which in a load run the fake holds to validate and echo every
+    // dispatch: that wait is the fake's contention, not the bot's latency).
+    let received_at = std::time::Instant::now();
     let raw_path = uri.path().to_string();
     let path = raw_path.strip_prefix("/api/v10").map(str::to_string);
     let query = uri.query().unwrap_or("").to_string();
@@ -156,7 +160,7 @@ async fn handle(
             files,
             headers: header_list,
             status: None,
-            received_at: std::time::Instant::now(),
+            received_at,
         });
         if path.is_none() {
             st.problems.push(format!("REST call outside /api/v10: {method_s} {raw_path}"));

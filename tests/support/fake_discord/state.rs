@@ -31,6 +31,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Status the fake answered with (`None` while the answer is still pending, e.g. delayed).
     pub status: Option<u16>,
+    /// When the fake's handler took the request (its body read), before it waited for the fake's
+    /// state lock.
     pub received_at: Instant,
 }
 
