@@ -11,11 +11,6 @@
 //!
 //! Migrations live in `migrations/` and are applied at open, tracked by SQLite's `user_version`.
 //! Time is always an argument (seconds since the Unix epoch); nothing here reads a clock.
-//!
-//! # Layout
-//! - this file: [`Store`], its calls, and the SQL behind them.
-//! - `store/checkpointer.rs`: the thread that checkpoints the write-ahead log, so no call waits
-//!   for the disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,9 +19,6 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, AckLedger, Feedback, Flag};
-
-mod checkpointer;
-use checkpointer::Checkpointer;
 
 /// The schema, in order. A database at `user_version` N has had the first N applied.
 const MIGRATIONS: &[&str] = &[
@@ -124,9 +116,6 @@ pub struct Purged {
 
 /// The store. Cheap to share behind an `Arc`; calls are short and serialised.
 pub struct Store {
-    /// Declared (so dropped) before `conn`: its last checkpoint comes first, and the store's own
-    /// connection, closing last, then removes the write-ahead log.
-    _checkpointer: Option<Checkpointer>,
     conn: Mutex<Connection>,
     path: String,
 }
@@ -147,10 +136,7 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         }
         let conn = Connection::open(path).map_err(|e| classify(&shown, e))?;
-        let mut store = Store::prepare(conn, shown)?;
-        let checkpointer = Checkpointer::start(&store.conn(), path)?;
-        store._checkpointer = Some(checkpointer);
-        Ok(store)
+        Store::prepare(conn, shown)
     }
 
     /// A store that lives only in memory, for tests and `--no-store` trials.
@@ -177,7 +163,7 @@ impl Store {
         if check != "ok" {
             return Err(StoreError::Corrupt { path, detail: check });
         }
-        let store = Store { _checkpointer: None, conn: Mutex::new(conn), path };
+        let store = Store { conn: Mutex::new(conn), path };
         store.migrate()?;
         Ok(store)
     }
@@ -1028,30 +1014,5 @@ mod tests {
         bot.record_flag(&flag(1), &[], NOW).expect("write");
         let report = Store::open(&path).expect("bedside report opens it too");
         assert!(report.flag(1).expect("read").is_some());
-    }
-
-    #[test]
-    fn the_log_is_checkpointed_by_its_own_thread_not_in_a_commit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("bedside.db");
-        let store = Store::open(&path).expect("store");
-        let autocheckpoint: i64 =
-            store.conn().query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).expect("pragma");
-        assert_eq!(autocheckpoint, 0, "no commit of the store's own checkpoints");
-        let size = || std::fs::metadata(&path).expect("database file").len();
-        let before = size();
-        // Too few pages for SQLite's own threshold: the database file grows only if the thread
-        // copies the log into it, once the store is quiet.
-        for m in 0..300 {
-            store.mark_handled(m, 7, NOW).expect("write");
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while size() == before {
-            assert!(std::time::Instant::now() < deadline, "the log was never checkpointed");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        drop(store);
-        assert!(!dir.path().join("bedside.db-wal").exists(), "closing the store removes its log");
-        assert!(Store::open(&path).expect("reopen").is_handled(299).expect("read"), "nothing lost");
     }
 }
