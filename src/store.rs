@@ -753,7 +753,7 @@ fn classify(path: &str, e: rusqlite::Error) -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::detect::{FeedbackKind, Label, Severity};
     use crate::policy::NoReply;
@@ -762,10 +762,16 @@ mod tests {
     const COOLDOWN: u64 = 86_400;
 
     fn flag(message: u64) -> Flag {
+        flag_in(Some(1), message)
+    }
+
+    /// A high-severity phone-number flag on a message of `guild`, as the bot records one. Shared
+    /// with the outbox queue's tests.
+    pub(crate) fn flag_in(guild: Option<u64>, message: u64) -> Flag {
         Flag {
             message,
             channel: 7,
-            guild: Some(1),
+            guild,
             author: 99,
             link: String::new(),
             labels: vec![Label::PatientDetails],

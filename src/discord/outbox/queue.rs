@@ -294,34 +294,12 @@ impl<K: std::hash::Hash + Eq> Places<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Label, Severity};
-    use crate::policy::{Flag, Point};
     use crate::store::NewAction;
+    use crate::store::tests::flag_in as flag;
 
     const NOW: u64 = 1_790_000_000;
     const BUSY: Option<u64> = Some(1);
     const QUIET: Option<u64> = Some(2);
-
-    fn flag(guild: Option<u64>, message: u64) -> Flag {
-        Flag {
-            message,
-            channel: 7,
-            guild,
-            author: 99,
-            link: String::new(),
-            labels: vec![Label::PatientDetails],
-            points: vec![Point {
-                label: Label::PatientDetails,
-                rule: "id.phone".into(),
-                reason: "r".into(),
-                severity: Severity::High,
-                fix: None,
-            }],
-            severity: Severity::High,
-            excerpt: "call [name] at [phone]".into(),
-            remove: false,
-        }
-    }
 
     fn act(kind: &str) -> NewAction {
         NewAction { kind: kind.into(), payload: "{}".into() }
