@@ -207,12 +207,7 @@ impl Store {
 
     /// Records that a message needed nothing. False if it was already handled.
     pub fn mark_handled(&self, message: u64, channel: u64, now: u64) -> Result<bool, StoreError> {
-        let n = exec(
-            &self.conn(),
-            "INSERT OR IGNORE INTO handled (message_id, channel_id, handled_at) VALUES (?1, ?2, ?3)",
-            params![to_i64(message), to_i64(channel), to_i64(now)],
-        )?;
-        Ok(n == 1)
+        claim(&self.conn(), message, channel, now)
     }
 
     /// Records a flag and the actions it causes, in one transaction. False (and nothing written)
@@ -225,7 +220,8 @@ impl Store {
         }
         let labels: Vec<&str> = flag.labels.iter().map(|l| l.as_str()).collect();
         let status = if flag.remove { "removed" } else { "open" };
-        exec(&tx,
+        exec(
+            &tx,
             "INSERT INTO flags (message_id, guild_id, channel_id, author_id, labels, rules, severity, excerpt, status, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
              ON CONFLICT(message_id) DO UPDATE SET labels = ?5, rules = ?6, severity = ?7, excerpt = ?8, status = ?9, updated_at = ?10, resolved_at = NULL",
@@ -279,7 +275,8 @@ impl Store {
         if !claim(&tx, f.message, f.channel, now)? {
             return Ok(FeedbackRecord::AlreadyHandled);
         }
-        exec(&tx,
+        exec(
+            &tx,
             "INSERT OR IGNORE INTO acknowledgements (message_id, guild_id, channel_id, author_id, kind, replied, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -301,28 +298,28 @@ impl Store {
     pub fn flag(&self, message: u64) -> Result<Option<StoredFlag>, StoreError> {
         Ok(one(
             &self.conn(),
-                "SELECT id, message_id, channel_id, author_id, rules, status, excerpt, alert_channel_id, alert_message_id, created_at
-                 FROM flags WHERE message_id = ?1",
-                [to_i64(message)],
-                |r| {
-                    let alert: (Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?);
-                    Ok(StoredFlag {
-                        id: r.get(0)?,
-                        message_id: to_u64(r.get(1)?),
-                        channel_id: to_u64(r.get(2)?),
-                        author_id: to_u64(r.get(3)?),
-                        rules: r.get::<_, String>(4)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-                        status: r.get(5)?,
-                        excerpt: r.get(6)?,
-                        alert: match alert {
-                            (Some(c), Some(m)) => Some((to_u64(c), to_u64(m))),
-                            _ => None,
-                        },
-                        created_at: to_u64(r.get(9)?),
-                    })
-                },
-            )
-            .optional()?)
+            "SELECT id, message_id, channel_id, author_id, rules, status, excerpt, alert_channel_id, alert_message_id, created_at
+             FROM flags WHERE message_id = ?1",
+            [to_i64(message)],
+            |r| {
+                let alert: (Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?);
+                Ok(StoredFlag {
+                    id: r.get(0)?,
+                    message_id: to_u64(r.get(1)?),
+                    channel_id: to_u64(r.get(2)?),
+                    author_id: to_u64(r.get(3)?),
+                    rules: r.get::<_, String>(4)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                    status: r.get(5)?,
+                    excerpt: r.get(6)?,
+                    alert: match alert {
+                        (Some(c), Some(m)) => Some((to_u64(c), to_u64(m))),
+                        _ => None,
+                    },
+                    created_at: to_u64(r.get(9)?),
+                })
+            },
+        )
+        .optional()?)
     }
 
     /// Remembers where a flag's alert was posted, so an edit can update it.
@@ -487,7 +484,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         Store::count_post(&tx, channel, staff, at)?;
-        exec(&tx,
+        exec(
+            &tx,
             "INSERT INTO channel_activity (channel_id, guild_id, last_post_at, last_staff_post_at, last_message_id)
              VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?3 END, ?5)
              ON CONFLICT(channel_id) DO UPDATE SET
@@ -698,10 +696,11 @@ fn forget_old_pages(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Claims a message id for this decision; false if another decision already has it.
-fn claim(tx: &rusqlite::Transaction<'_>, message: u64, channel: u64, now: u64) -> Result<bool, StoreError> {
+/// Claims a message id for this decision (alone, or inside a transaction that records it); false
+/// if another decision already has it.
+fn claim(conn: &Connection, message: u64, channel: u64, now: u64) -> Result<bool, StoreError> {
     let n = exec(
-        tx,
+        conn,
         "INSERT OR IGNORE INTO handled (message_id, channel_id, handled_at) VALUES (?1, ?2, ?3)",
         params![to_i64(message), to_i64(channel), to_i64(now)],
     )?;
