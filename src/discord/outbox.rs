@@ -6,7 +6,8 @@
 //! message's actions are delivered in the order they were recorded — remove, then DM, then the
 //! alert, which pings the author if the DM could not be delivered — by one task, different
 //! messages concurrently). Once a guild holds a few places, its further deliveries run on the
-//! overflow runtime (`overflow.rs`). A transient failure (429, 5xx, a network error) is retried
+//! overflow runtime (`overflow.rs`), through a REST client of their own when a proxy owns rate
+//! limits ([`Clients`]). A transient failure (429, 5xx, a network error) is retried
 //! in-process with backoff, then again later with a growing delay; an action that can never
 //! succeed (DMs closed, a deleted channel or message) takes its fallback and is marked failed, not
 //! retried forever. After a restart the worker finds what is still pending, and it looks again
@@ -14,7 +15,7 @@
 //!
 //! # Layout
 //! - [`Wake`]: "guild G has new actions".
-//! - [`run`]: the worker's loop.
+//! - [`run`]: the worker's loop; [`Clients`]: the REST clients it delivers through.
 //! - `deliver` / `carry_out`: one action over REST, and what its result means.
 //! - [`Act`]: an action as stored.
 //! - `outbox/queue.rs`: what the worker has read and started.
@@ -132,9 +133,18 @@ impl Act {
     }
 }
 
+/// The REST clients deliveries go out on.
+pub struct Clients {
+    /// Every guild's, except…
+    pub http: Arc<Http>,
+    /// …a crowded guild's, whose deliveries run on the overflow runtime: a client of their own
+    /// when a proxy owns rate limits, else the same one (see `run` in `mod.rs`).
+    pub crowded: Arc<Http>,
+}
+
 /// Runs until the task is aborted: keeps up to [`queue::CONCURRENT_MESSAGES`] messages' actions
 /// in delivery, starting more as places free, as actions are recorded, and as retries fall due.
-pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Wake>) {
+pub async fn run(bot: Arc<Bot>, clients: Clients, wake: Arc<Wake>) {
     let mut queue: Queue<tokio::task::Id> = Queue::default();
     let mut tasks = tokio::task::JoinSet::new();
     let overflow = bot.overflow.clone();
@@ -152,10 +162,11 @@ pub async fn run(bot: Arc<Bot>, http: Arc<Http>, wake: Arc<Wake>) {
         wake.take().into_iter().for_each(|g| queue.recorded(g));
         let now = bot.now();
         while let Some(start) = bot.with_store(|s| Ok(queue.next_start(now, s))).unwrap_or(None) {
-            let (bot, http, actions) = (bot.clone(), http.clone(), start.actions.clone());
+            let crowded = queue.is_crowded(start.guild);
+            let http = if crowded { clients.crowded.clone() } else { clients.http.clone() };
+            let (bot, actions) = (bot.clone(), start.actions.clone());
             let delivery = async move { deliver_all(&bot, &http, actions).await };
-            let task =
-                if queue.is_crowded(start.guild) { tasks.spawn_on(delivery, &overflow) } else { tasks.spawn(delivery) };
+            let task = if crowded { tasks.spawn_on(delivery, &overflow) } else { tasks.spawn(delivery) };
             queue.started(task.id(), &start);
         }
         tokio::select! {
