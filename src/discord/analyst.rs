@@ -9,7 +9,7 @@
 //!
 //! Jobs come in lanes (a guild, or direct messages, as in `lanes.rs`). A job whose lane has none
 //! waiting goes to the *prompt* thread; a job queued behind another of its lane — a burst — goes
-//! to the *bulk* thread, which runs at a lower priority (nice 10) so that when the cores are busy
+//! to the *bulk* thread, which runs at a lower priority (`priority.rs`) so that when the cores are busy
 //! the event loop, and every quiet guild, go first. Measured in the load run before the prompt
 //! thread: a quiet guild's message waited for the one thread p50 1.5–2 ms, p90 4–9 ms, behind a
 //! flood's job preempted on it. Each thread takes its lanes in turn, each lane's jobs in arrival
@@ -59,7 +59,10 @@ impl Analyst {
             let (detector, outstanding) = (detector.clone(), outstanding.clone());
             thread::Builder::new().name(name.into()).spawn(move || {
                 if lower_priority {
-                    yield_to_the_event_loop();
+                    // Detection is the bulk of a flood's work, and a message waiting for it costs
+                    // far less memory than a gateway event serenity has read but no worker has
+                    // taken yet.
+                    super::priority::yield_to_others();
                 }
                 serve(&detector, &queue, &outstanding);
             })?;
@@ -127,23 +130,6 @@ fn serve(detector: &Detector, queue: &mpsc::Receiver<(u64, Job)>, outstanding: &
         }
     }
 }
-
-/// Lowers the calling thread's scheduling priority (nice 10), so that when the cores are busy the
-/// runtime's workers run first: reading the gateway (heartbeats, other guilds' events) and sending
-/// replies. Detection is the bulk of a flood's work, and a message waiting for it costs far less
-/// memory than a gateway event serenity has read but no worker has taken yet.
-#[cfg(target_os = "linux")]
-fn yield_to_the_event_loop() {
-    // On Linux a thread id given to PRIO_PROCESS names just that thread. A failure (a sandbox
-    // refusing it) leaves the thread at normal priority, which is only slower under load.
-    // SAFETY: two plain syscalls about the calling thread.
-    unsafe {
-        let _ = libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn yield_to_the_event_loop() {}
 
 #[cfg(test)]
 mod tests {

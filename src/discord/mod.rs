@@ -10,6 +10,7 @@
 //! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks;
 //!   `outbox/queue.rs`: what it has read of the store and started.
 //! - `overflow.rs`: a runtime of its own for a crowded guild's work, so it waits behind nobody.
+//! - `priority.rs`: a burst's threads run at a lower priority, so a quiet guild's go first.
 //! - `schedule.rs`: stagnation reminders and the retention purge.
 //! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
 
@@ -21,6 +22,7 @@ mod lanes;
 mod outbox;
 mod overflow;
 mod post;
+mod priority;
 mod schedule;
 
 use std::future::Future;

@@ -35,8 +35,12 @@ pub struct Overflow {
 
 impl Overflow {
     pub fn start() -> std::io::Result<Overflow> {
-        let runtime =
-            Builder::new_multi_thread().worker_threads(WORKERS).thread_name("bedside-overflow").enable_all().build()?;
+        let runtime = Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .thread_name("bedside-overflow")
+            .on_thread_start(super::priority::yield_to_others)
+            .enable_all()
+            .build()?;
         Ok(Overflow { handle: runtime.handle().clone(), runtime: Some(runtime) })
     }
 
@@ -66,6 +70,11 @@ mod tests {
         let name =
             overflow.handle().spawn(async { std::thread::current().name().map(str::to_string) }).await.expect("task");
         assert_eq!(name.as_deref(), Some("bedside-overflow"));
+        #[cfg(target_os = "linux")]
+        {
+            let nice = overflow.handle().spawn(async { crate::discord::priority::niceness() }).await.expect("task");
+            assert!(nice > crate::discord::priority::niceness(), "a burst's work runs at a lower priority");
+        }
         assert_ne!(std::thread::current().name(), Some("bedside-overflow"));
         // A task still waiting when the bot stops is dropped, not waited for (and no panic).
         let (_keep, never) = tokio::sync::oneshot::channel::<()>();
