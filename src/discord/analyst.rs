@@ -9,8 +9,8 @@
 //!
 //! Jobs come in lanes (a guild, or direct messages, as in `lanes.rs`). A job whose lane has none
 //! waiting goes to the *prompt* thread; a job queued behind another of its lane — a burst — goes
-//! to the *bulk* thread, which runs at a lower priority (`priority.rs`) so that when the cores are busy
-//! the event loop, and every quiet guild, go first. Measured in the load run before the prompt
+//! to the *bulk* thread, which runs at a lower priority (`priority.rs`) so that when the cores
+//! are busy the event loop, and every quiet guild, go first. Measured in the load run before the prompt
 //! thread: a quiet guild's message waited for the one thread p50 1.5–2 ms, p90 4–9 ms, behind a
 //! flood's job preempted on it. Each thread takes its lanes in turn, each lane's jobs in arrival
 //! order: a job waits for at most one job of each other lane, not for all it has queued.

@@ -8,12 +8,12 @@
 //! much of a burst is in progress, not where everything else waits.
 //!
 //! So once a guild is crowded (its lane is full, or it holds several delivery places), its further
-//! work is spawned here, on two workers of their own, at a lower priority (`priority.rs`). When the
-//! cores are busy the operating system runs the main runtime's threads first, and they, which then
-//! have little to do, run as soon as they are woken. Measured in the load run (2-core machine, another
-//! guild posting every 50 ms through a 2,000-message flood): that guild's gateway delivery went
-//! from p50 4–8 ms to under 1 ms, and its whole latency from p50 13–20 ms to 6–10 ms, with the
-//! flood draining as fast as before.
+//! work is spawned here, on two workers of their own, at a lower priority (`priority.rs`). When
+//! the cores are busy the operating system runs the main runtime's threads first, and they, which
+//! then have little to do, run as soon as they are woken. Measured in the load run (2-core
+//! machine, another guild posting every 50 ms through a 2,000-message flood): that guild's gateway
+//! delivery went from p50 4–8 ms to under 1 ms, and its whole latency from p50 13–20 ms to
+//! 6–10 ms, with the flood draining as fast as before.
 //!
 //! # Layout
 //! - [`Overflow::start`]: builds the runtime; dropping the `Overflow` stops it.

@@ -17,25 +17,28 @@ const NICER_BY: i32 = 10;
 /// A failure (a sandbox refusing it) leaves the thread as it was, which is only slower under load.
 #[cfg(target_os = "linux")]
 pub fn yield_to_others() {
-    // On Linux a thread id given to PRIO_PROCESS names just that thread.
-    // SAFETY: plain syscalls about the calling thread.
-    unsafe {
-        let me = libc::gettid() as libc::id_t;
-        // getpriority returns -1 both for nice -1 and for an error; errno tells them apart, but
-        // nice -1 is as good a start as any, so it is not checked.
-        let now = libc::getpriority(libc::PRIO_PROCESS, me);
-        let _ = libc::setpriority(libc::PRIO_PROCESS, me, (now + NICER_BY).min(19));
-    }
+    // getpriority returns -1 both for nice -1 and for an error; errno tells them apart, but nice -1
+    // is as good a start as any, so it is not checked.
+    let lowered = (niceness() + NICER_BY).min(19);
+    // SAFETY: a plain syscall about the calling thread.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, this_thread(), lowered) };
 }
 
 #[cfg(not(target_os = "linux"))]
 pub fn yield_to_others() {}
 
-/// The calling thread's nice value (Linux), for tests.
-#[cfg(all(test, target_os = "linux"))]
+/// The calling thread's nice value.
+#[cfg(target_os = "linux")]
 pub fn niceness() -> i32 {
     // SAFETY: a plain syscall about the calling thread.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, this_thread()) }
+}
+
+/// The calling thread, as PRIO_PROCESS names it: on Linux a thread id names just that thread.
+#[cfg(target_os = "linux")]
+fn this_thread() -> libc::id_t {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as libc::id_t }
 }
 
 #[cfg(all(test, target_os = "linux"))]
