@@ -5,6 +5,8 @@
 //! # Layout
 //! The lower floor is pure (no Discord, no async runtime, no database, no clock reads) and holds
 //! almost every test:
+//! - [`vocabulary`]: the words every layer shares (roles, labels, kinds, severities, feedback
+//!   kinds); it imports nothing of the project's.
 //! - [`config`]: raw TOML → validated rules, word lists, templates, tips; every error at once.
 //! - [`detect`]: text + role → labels and explained findings; redacted excerpts.
 //! - [`setup`]: a loaded configuration with its compiled detector, templates and tips vetted.
@@ -36,3 +38,4 @@ pub mod setup;
 pub mod stagnation;
 pub mod store;
 pub mod turns;
+pub mod vocabulary;

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 pub use error::{ConfigError, Problem, Problems};
 pub use source::{EMBEDDED, Source};
 
-use crate::detect::{FeedbackKind, Kind, Label, Severity};
+use crate::vocabulary::{FeedbackKind, Kind, Label, Severity, nanp_digits};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug)]
@@ -358,7 +358,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         numbers
             .iter()
             .filter_map(|n| {
-                let d = crate::detect::nanp_digits(n);
+                let d = nanp_digits(n);
                 if d.is_none() {
                     problems.file(f, format!("practice.{field}: `{n}` is not a 10-digit North American number"));
                 }

@@ -6,22 +6,9 @@
 
 use crate::config::{Practice, Validator};
 
-use super::finding::{Kind, NotCounted};
+use crate::vocabulary::{Kind, nanp_digits};
 
-/// The ten digits of a North American number (`+1 (503) 555-0100` → `5035550100`), if valid:
-/// area code and exchange start 2–9 and are not N11 service codes.
-pub fn nanp_digits(text: &str) -> Option<String> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let digits = match digits.len() {
-        10 => digits,
-        11 if digits.starts_with('1') => digits[1..].to_string(),
-        _ => return None,
-    };
-    let b = digits.as_bytes();
-    let n11 = |i: usize| b[i + 1] == b'1' && b[i + 2] == b'1';
-    let ok = (b'2'..=b'9').contains(&b[0]) && (b'2'..=b'9').contains(&b[3]) && !n11(0) && !n11(3);
-    ok.then_some(digits)
-}
+use super::finding::NotCounted;
 
 /// An SSN in an issued range: area not 000, 666 or 9xx; group not 00; serial not 0000.
 pub fn valid_ssn(text: &str) -> bool {
@@ -148,17 +135,6 @@ pub fn practice_own(kind: Kind, text: &str, practice: &Practice) -> Option<NotCo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nanp_accepts_real_shapes_and_rejects_impossible_ones() {
-        assert_eq!(nanp_digits("(503) 555-0100").as_deref(), Some("5035550100"));
-        assert_eq!(nanp_digits("+1 971.555.0138").as_deref(), Some("9715550138"));
-        assert_eq!(nanp_digits("123-555-0100"), None, "area codes start 2-9");
-        assert_eq!(nanp_digits("503-155-0100"), None, "exchanges start 2-9");
-        assert_eq!(nanp_digits("911-555-0100"), None, "N11 is a service code");
-        assert_eq!(nanp_digits("503-555-010"), None);
-        assert_eq!(nanp_digits("2503-555-0100"), None, "11 digits must start with 1");
-    }
 
     #[test]
     fn ssn_ranges() {

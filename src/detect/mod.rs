@@ -8,7 +8,8 @@
 //! the reason why.
 //!
 //! # Layout
-//! - `finding.rs`: labels, kinds, severities, [`Finding`], [`Analysis`].
+//! - `finding.rs`: [`Finding`], [`Analysis`] (their words, labels, kinds and severities, are
+//!   [`crate::vocabulary`]'s).
 //! - `normalize.rs`: Discord text → matchable text, with a map back to the original.
 //! - `rulebook.rs`: rules compiled into small `RegexSet`s grouped by scope (staff, patient,
 //!   identifiers only) and one Aho-Corasick automaton.
@@ -26,8 +27,10 @@ mod rulebook;
 
 use std::sync::Arc;
 
-pub use finding::{Analysis, FeedbackKind, Finding, Kind, Label, NotCounted, Role, Severity};
-pub use identifiers::{luhn, nanp_digits, valid_ssn};
+pub use finding::{Analysis, Finding, NotCounted};
+pub use identifiers::{luhn, valid_ssn};
+// Re-exported so `detect::Label` and the rest keep working for the shell, tests and benches.
+pub use crate::vocabulary::{FeedbackKind, Kind, Label, Role, Severity, nanp_digits};
 pub use normalize::normalize;
 pub use redact::{excerpt, redact};
 
