@@ -9,7 +9,7 @@ use std::ops::Range;
 use crate::config::{Feature, Side};
 
 use super::Message;
-use super::normalize::MENTION;
+use super::mention::has_mention;
 use super::rulebook::{Builtins, Probe, RuleBook, Scope};
 
 /// How many occurrences of one pattern or word list a message may contribute. Keeps scoring
@@ -300,20 +300,6 @@ fn split_words(len: usize, chars: impl Iterator<Item = (usize, bool, bool)>) -> 
     words
 }
 
-/// A user mention: Discord's `<@id>` (already `@mention`) or an export's `@Name`.
-fn has_mention(text: &str) -> bool {
-    if text.contains(MENTION) {
-        return true;
-    }
-    text.match_indices('@').any(|(i, _)| {
-        let before_ok = text[..i].chars().next_back().is_none_or(char::is_whitespace);
-        let word: String = text[i + 1..].chars().take_while(|c| c.is_alphanumeric() || *c == '.').collect();
-        before_ok
-            && word.chars().next().is_some_and(char::is_alphabetic)
-            && !matches!(word.to_lowercase().as_str(), "role" | "everyone" | "here" | "channel")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,14 +321,5 @@ mod tests {
         assert_eq!(word_end("reflux", 2, 5, true), None);
         assert_eq!(word_end("hives", 0, 3, true), None, "hives is not HIV + es");
         assert_eq!(word_end("two UTIs now", 4, 7, false), None, "a regex of plain words takes no plural");
-    }
-
-    #[test]
-    fn mentions_in_both_forms() {
-        assert!(has_mention("@mention your results"));
-        assert!(has_mention("@Kayla your results"));
-        assert!(!has_mention("email hello@maplegrove.example"));
-        assert!(!has_mention("@everyone flu shots are in"));
-        assert!(!has_mention("@role please read"));
     }
 }

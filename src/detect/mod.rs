@@ -15,12 +15,14 @@
 //!   identifiers only) and one Aho-Corasick automaton.
 //! - `evidence.rs`: what one message contains, gathered once.
 //! - `identifiers.rs`: validators (NANP, SSN, Luhn…) and the practice's own details.
+//! - `mention.rs`: user mentions, found one way for detection and for redaction.
 //! - `redact.rs`: excerpts safe to show in a staff channel.
 //! - this file: [`Detector`], which scores rules over the evidence.
 
 mod evidence;
 mod finding;
 mod identifiers;
+mod mention;
 mod normalize;
 mod redact;
 mod rulebook;

@@ -5,6 +5,7 @@
 //! id. The practice's own details and staff names stay readable. The store keeps only these.
 
 use super::finding::{Finding, NotCounted};
+use super::mention::mentions;
 
 /// How much context an excerpt keeps on each side of the finding it centres on, in characters.
 const CONTEXT_CHARS: usize = 60;
@@ -135,37 +136,6 @@ fn push_masking_numbers(out: &mut String, text: &str) {
     run.truncate(trimmed_len);
     flush(out, &mut run, &mut digits);
     out.push_str(&trailing);
-}
-
-/// Byte spans of user mentions: `<@id>`, `<@!id>`, and an export's `@Name`.
-fn mentions(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    for (i, _) in text.match_indices('@') {
-        if text[..i].ends_with('<') {
-            let rest = &text[i + 1..];
-            let rest = rest.strip_prefix('!').unwrap_or(rest);
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && rest[digits..].starts_with('>') {
-                let end = text.len() - rest.len() + digits + 1;
-                spans.push((i - 1, end));
-            }
-            continue;
-        }
-        let before_ok = text[..i].chars().next_back().is_none_or(char::is_whitespace);
-        let word_len: usize = text[i + 1..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.'))
-            .map(char::len_utf8)
-            .sum();
-        let word = &text[i + 1..i + 1 + word_len];
-        if before_ok
-            && word.chars().next().is_some_and(char::is_alphabetic)
-            && !matches!(word.to_lowercase().as_str(), "everyone" | "here")
-        {
-            spans.push((i, i + 1 + word_len));
-        }
-    }
-    spans
 }
 
 #[cfg(test)]
