@@ -3,8 +3,11 @@
 //! gateway drop + RESUME (+ re-delivery), interactions, refusal of invalid dispatches, edits
 //! and history paging; and the fake gateway itself, with a bare WebSocket client: heartbeats read
 //! while its writer waits on a full socket, closing handshakes and drops. Every wait has a timeout.
+//! The fake's own unit tests (`fake_discord_smoke/units.rs`) run here too, and only here.
 
 mod support;
+#[path = "fake_discord_smoke/units.rs"]
+mod units;
 
 use std::collections::VecDeque;
 use std::future::Future;

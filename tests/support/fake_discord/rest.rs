@@ -67,7 +67,7 @@ fn generic_error_body(status: u16) -> Value {
 }
 
 /// Headers Discord sends with a 429.
-fn rate_limit_headers(body: Option<&Value>) -> Vec<(String, String)> {
+pub fn rate_limit_headers(body: Option<&Value>) -> Vec<(String, String)> {
     let retry_after = body.and_then(|b| b.get("retry_after")).and_then(Value::as_f64).unwrap_or(1.0);
     let global = body.and_then(|b| b.get("global")).and_then(Value::as_bool).unwrap_or(false);
     let now =
@@ -88,7 +88,7 @@ fn rate_limit_headers(body: Option<&Value>) -> Vec<(String, String)> {
 }
 
 /// Extract `payload_json` and file names from a multipart/form-data body.
-fn parse_multipart(content_type: &str, body: &[u8]) -> (Option<Value>, Vec<String>) {
+pub fn parse_multipart(content_type: &str, body: &[u8]) -> (Option<Value>, Vec<String>) {
     let Some(boundary) = content_type
         .split(';')
         .find_map(|p| p.trim().strip_prefix("boundary="))
@@ -805,43 +805,4 @@ fn webhook_routes(
     };
     st.interactions.insert(token.to_string(), rec);
     answer
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multipart_payload_json() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{\"content\":\"hi\"}\r\n--XyZ--\r\n";
-        let (payload, files) = parse_multipart("multipart/form-data; boundary=XyZ", body);
-        assert_eq!(payload.unwrap()["content"], "hi");
-        assert_eq!(files, vec!["a.txt".to_string()]);
-    }
-
-    #[test]
-    fn rate_limit_headers_follow_body() {
-        let h = rate_limit_headers(Some(&json!({"retry_after": 0.25, "global": false})));
-        let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        assert_eq!(get("retry-after").as_deref(), Some("1"));
-        assert_eq!(get("x-ratelimit-reset-after").as_deref(), Some("0.250"));
-        assert_eq!(get("x-ratelimit-global"), None);
-    }
-
-    #[test]
-    fn paging_like_discord() {
-        let mut st = State::new();
-        for id in 1..=7u64 {
-            st.store_message(5, id, json!({"id": id.to_string()}));
-        }
-        let ids = |q: &str| -> Vec<String> {
-            page_messages(&st, 5, q).ok().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect()
-        };
-        assert_eq!(ids("&after=2&limit=2"), vec!["4", "3"]);
-        assert_eq!(ids("&before=6&limit=2"), vec!["5", "4"]);
-        assert_eq!(ids("limit=3"), vec!["7", "6", "5"]);
-        assert_eq!(ids("around=4&limit=3"), vec!["5", "4", "3"]);
-        assert_eq!(ids("after=7"), Vec::<String>::new());
-        assert!(page_messages(&st, 5, "limit=101").is_err());
-    }
 }

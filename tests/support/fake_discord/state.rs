@@ -438,27 +438,3 @@ impl Shared {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("/channels/*/messages", "/channels/1/messages"));
-        assert!(glob_match("/api/v10/channels/*/messages", "/channels/1/messages"));
-        assert!(!glob_match("/channels/*/messages", "/channels/1/messages/2"));
-        assert!(glob_match("/channels/**", "/channels/1/messages/2"));
-        assert!(glob_match("/interactions/**/callback", "/interactions/1/tok/callback"));
-        assert!(!glob_match("/users/@me", "/users/@me/channels"));
-    }
-
-    #[test]
-    fn queries() {
-        assert_eq!(
-            query_pairs("&after=12&limit=50"),
-            vec![("after".into(), "12".into()), ("limit".into(), "50".into())]
-        );
-        assert_eq!(query_pairs("a=%F0%9F%91%8D"), vec![("a".into(), "👍".into())]);
-    }
-}

@@ -77,26 +77,3 @@ pub fn check_dispatch(text: &str) -> Result<Event, String> {
     }
     Ok(event)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_message_create_without_author() {
-        let d = json!({"id": "1", "channel_id": "2", "content": "hi"});
-        let err = check_dispatch(&dispatch_text("MESSAGE_CREATE", &d, 1)).unwrap_err();
-        assert!(err.contains("author"), "{err}");
-    }
-
-    #[test]
-    fn refuses_unknown_event() {
-        let err = check_dispatch(&dispatch_text("NOT_AN_EVENT", &json!({}), 1)).unwrap_err();
-        assert!(err.contains("does not know"), "{err}");
-    }
-
-    #[test]
-    fn accepts_resumed() {
-        assert!(matches!(check_dispatch(&dispatch_text("RESUMED", &json!({}), 3)), Ok(Event::Resumed(_))));
-    }
-}
