@@ -49,21 +49,27 @@
 //! messages back). Memory is the bot process's own peak (`VmHWM` of its `/proc/PID/status`); its
 //! resident set is also split into anonymous memory (`RssAnon`) and file pages (`RssFile`: mostly
 //! the binary's code), since the code pages count in the RSS.
+//!
+//! This file is the run: its phases, what it posts, what it prints. The bot's process is
+//! `tests/support/bot_process.rs`; the statistics, `/proc` readings and heartbeat analysis are
+//! `tests/load/measure.rs`.
 
+#[path = "load/measure.rs"]
+mod measure;
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bedside::detect::{Message as Draft, Role};
 use bedside::setup::Setup;
+use measure::*;
+use support::bot_process::{BotProcess, copy_config};
 use support::fake_discord::*;
-use support::running::{shared_message, wait_connected};
+use support::running::shared_message;
 
 /// Steady phase: this many messages per second…
 const STEADY_RATE: u64 = 100;
@@ -77,10 +83,6 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const OVERALL: Duration = Duration::from_secs(120);
 /// Idle phase: the bot, ready, is left alone for this many heartbeat intervals (the baseline).
 const IDLE_INTERVALS: u32 = 4;
-/// The flood delayed heartbeats if its longest lateness exceeds the idle phase's by more than this.
-const BASELINE_MARGIN: Duration = Duration::from_millis(100);
-/// A phase that makes no progress for this long has stalled (the assertions then say what is missing).
-const STALL: Duration = Duration::from_secs(15);
 /// How long to watch for late duplicates once everything was handled.
 const QUIET: Duration = Duration::from_secs(1);
 /// Steady messages posted this soon after a heartbeat are compared with the others (a stall of the
@@ -91,9 +93,6 @@ const NEAR_HEARTBEAT: Duration = Duration::from_millis(50);
 const STEADY_GOAL: Duration = Duration::from_millis(20);
 /// Shards the bot opens (`--shards`) unless `BEDSIDE_LOAD_SHARDS` is set.
 const SHARDS: u32 = 2;
-/// How long one gateway read of serenity 0.12 waits (`TIMEOUT` in its `gateway/ws.rs`); it checks
-/// whether a heartbeat is due only between two reads.
-const SERENITY_READ_TIMEOUT: Duration = Duration::from_millis(500);
 
 const PATIENTS: [u64; 3] = [USER_PATIENT_A, USER_PATIENT_B, USER_PATIENT_C];
 
@@ -129,20 +128,7 @@ fn other_text(i: usize) -> String {
 /// A copy of the project's `config/` with no acknowledgement cooldown, so every feedback message
 /// gets its own reply; the bot process reads it with `--config`.
 fn config_dir(into: &Path) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("config copy");
-        for entry in std::fs::read_dir(from).expect("config dir") {
-            let path = entry.expect("config entry").path();
-            let target = to.join(path.file_name().expect("file name"));
-            if path.is_dir() {
-                copy(&path, &target);
-            } else {
-                std::fs::copy(&path, &target).expect("copy a config file");
-            }
-        }
-    }
-    let dir = into.join("config");
-    copy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"), &dir);
+    let dir = copy_config(into);
     let main = dir.join("bedside.toml");
     let text = std::fs::read_to_string(&main).expect("bedside.toml");
     let patched: Vec<String> = text
@@ -152,178 +138,6 @@ fn config_dir(into: &Path) -> PathBuf {
     assert_ne!(patched.join("\n"), text.trim_end(), "bedside.toml has an acknowledgements.cooldown_hours to patch");
     std::fs::write(&main, patched.join("\n")).expect("write bedside.toml");
     dir
-}
-
-/// When the bot's log says serenity handed each message over: message id → wall-clock time.
-type Received = Arc<Mutex<HashMap<u64, SystemTime>>>;
-
-/// The bot, as its own process: `bedside run` with the environment a practice would set, plus the
-/// `bedside::received` debug events on its stderr.
-struct BotProcess {
-    child: Child,
-    received: Received,
-    stderr: Option<std::thread::JoinHandle<()>>,
-}
-
-impl BotProcess {
-    async fn start(fake: &FakeDiscord, config: &Path, work: &Path, shards: u32) -> BotProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bedside"))
-            .args(["run", "--shards", &shards.to_string(), "--config"])
-            .arg(config)
-            .env_clear()
-            .env("DISCORD_TOKEN", fake.token())
-            .env("BEDSIDE_DISCORD_API", fake.api_base())
-            .env("DATABASE_URL", format!("sqlite://{}", work.join("bedside.db").display()))
-            .env("RUST_LOG", "bedside=warn,serenity=warn,bedside::received=debug")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the bedside binary");
-        let received = Received::default();
-        let stderr = child.stderr.take().expect("the bot's stderr");
-        let stderr = Some(read_stderr(stderr, received.clone()));
-        let bot = BotProcess { child, received, stderr };
-        wait_connected(fake).await;
-        bot
-    }
-
-    fn proc(&self, file: &str) -> String {
-        format!("/proc/{}/{file}", self.child.id())
-    }
-
-    /// When serenity handed each message over so far (by the bot's log).
-    fn received(&self) -> HashMap<u64, SystemTime> {
-        self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// SIGTERM, then the exit status, which must be 0 (a clean shutdown).
-    fn stop(mut self) {
-        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
-        assert!(sent.success(), "SIGTERM sent");
-        let deadline = Instant::now() + STALL;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the bot") {
-                // Its last lines forwarded before the verdict.
-                if let Some(reader) = self.stderr.take() {
-                    let _ = reader.join();
-                }
-                assert!(status.success(), "the bot exits cleanly on SIGTERM: {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "the bot stops within {STALL:?} of SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for BotProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-/// Reads the bot's stderr until it closes: records each `bedside::received` event and forwards every
-/// other line to this process's stderr (so the bot's warnings are still seen). A plain thread that
-/// does nothing else, so the bot never waits on a full pipe.
-fn read_stderr(stderr: impl Read + Send + 'static, received: Received) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stderr);
-        let mut raw = Vec::new();
-        loop {
-            raw.clear();
-            match lines.read_until(b'\n', &mut raw) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let line = strip_ansi(&String::from_utf8_lossy(&raw));
-            let line = line.trim_end();
-            match received_event(line) {
-                Some((id, at)) => {
-                    received.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(at);
-                }
-                None => eprintln!("{line}"),
-            }
-        }
-    })
-}
-
-/// Without ANSI escape sequences (`ESC [ … letter`), in case colour is on despite `NO_COLOR`.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `(message id, time)` of a `bedside::received` event in tracing-subscriber's default format
-/// (`2026-11-25T18:42:05.661956Z DEBUG bedside::received: message received message_id=1180000000000012345`);
-/// `None` for any other line.
-fn received_event(line: &str) -> Option<(u64, SystemTime)> {
-    let at = line.find(" bedside::received: ")?;
-    let id = line[at..].split_whitespace().find_map(|t| t.strip_prefix("message_id=")?.parse().ok())?;
-    Some((id, parse_utc(line.split_whitespace().next()?)?))
-}
-
-/// An RFC 3339 UTC timestamp as tracing-subscriber writes it (`2026-11-25T18:42:05.661956Z`).
-fn parse_utc(stamp: &str) -> Option<SystemTime> {
-    let (date, time) = stamp.strip_suffix('Z')?.split_once('T')?;
-    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let mut t = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
-    let (h, min, sec) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || sec > 60 || frac.len() > 9 {
-        return None;
-    }
-    let nanos = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
-    let days = u64::try_from(days_from_civil(y, m, d)).ok()?;
-    Some(UNIX_EPOCH + Duration::new(days * 86_400 + h * 3_600 + min * 60 + sec, nanos))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// One message the fake dispatched.
-struct Sent {
-    id: u64,
-    channel: u64,
-    /// Right before `post_message` was called.
-    before: Instant,
-    /// Right after it returned: the latency's start.
-    after: Instant,
-    /// The wall clock read together with `after`: places the bot's log timestamps on this clock.
-    wall: SystemTime,
-}
-
-impl Sent {
-    fn posted(id: u64, channel: u64, before: Instant) -> Sent {
-        let (after, wall) = (Instant::now(), SystemTime::now());
-        Sent { id, channel, before, after, wall }
-    }
-
-    /// Where the wall-clock time `at` (from the bot's log) falls on this process's `Instant` clock.
-    fn on_clock(&self, at: SystemTime) -> Instant {
-        on_clock((self.after, self.wall), at)
-    }
 }
 
 /// Messages in the other guild, one every [`OTHER_EVERY`], posted by a task of their own from the
@@ -370,286 +184,6 @@ impl Trickle {
     async fn stop(self) -> Vec<Sent> {
         self.stop.store(true, Ordering::SeqCst);
         self.task.await.expect("the other guild's poster")
-    }
-}
-
-/// Where the wall-clock time `at` falls on the `Instant` clock, by a pair of readings taken together.
-fn on_clock((instant, wall): (Instant, SystemTime), at: SystemTime) -> Instant {
-    match at.duration_since(wall) {
-        Ok(later) => instant + later,
-        Err(earlier) => instant.checked_sub(earlier.duration()).unwrap_or(instant),
-    }
-}
-
-fn post_channel(r: &RecordedRequest) -> Option<u64> {
-    if r.method != "POST" {
-        return None;
-    }
-    r.path.strip_prefix("/channels/")?.strip_suffix("/messages")?.parse().ok()
-}
-
-/// The message an acknowledgement replies to.
-fn replied_to(r: &RecordedRequest) -> Option<u64> {
-    r.body.as_ref()?.pointer("/message_reference/message_id")?.as_str()?.parse().ok()
-}
-
-/// Memory of a process in kB, from its `/proc/…/status`.
-#[derive(Clone, Copy)]
-struct Memory {
-    /// Peak resident set (`VmHWM`).
-    peak: u64,
-    /// Resident set now (`VmRSS`) …
-    rss: u64,
-    /// … of which anonymous memory (`RssAnon`: heap, stacks) …
-    anon: u64,
-    /// … and file pages (`RssFile`: the binary's code and other mapped files).
-    file: u64,
-}
-
-fn memory(status_path: &str) -> Memory {
-    let status = std::fs::read_to_string(status_path).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    Memory { peak: field("VmHWM:"), rss: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:") }
-}
-
-/// CPU time in clock ticks: `(the process whose `/proc/…/stat` this is, the whole machine busy, the
-/// whole machine total)`.
-fn cpu_ticks(stat_path: &str) -> (u64, u64, u64) {
-    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
-    // Fields after the command name: state is field 3, utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
-    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-    let own = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    let machine = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cpu: Vec<u64> = machine
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let total: u64 = cpu.iter().sum();
-    let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
-    (own, total - idle, total)
-}
-
-/// How busy the machine was between two `cpu_ticks` readings: this process's CPU time, and the
-/// share of all cores used by this process and by everything else.
-fn cpu_between(a: (u64, u64, u64), b: (u64, u64, u64)) -> String {
-    let hz = 100.0; // USER_HZ on Linux
-    let own = (b.0 - a.0) as f64;
-    let busy = (b.1 - a.1) as f64;
-    let total = ((b.2 - a.2) as f64).max(1.0);
-    format!(
-        "the bot {:.2} s CPU ({:.0}% of all cores), everything else (the fake, the harness, the rest) {:.0}%",
-        own / hz,
-        100.0 * own / total,
-        100.0 * (busy - own).max(0.0) / total
-    )
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn mb(kb: u64) -> String {
-    format!("{:.1} MB", kb as f64 / 1024.0)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Nearest-rank percentile of sorted values.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-struct Stats {
-    n: usize,
-    p50: Duration,
-    p90: Duration,
-    p99: Duration,
-    max: Duration,
-    mean: Duration,
-}
-
-fn stats(mut v: Vec<Duration>) -> Stats {
-    v.sort();
-    let n = v.len();
-    let mean = if n == 0 { Duration::ZERO } else { v.iter().sum::<Duration>() / n as u32 };
-    Stats {
-        n,
-        p50: pct(&v, 50.0),
-        p90: pct(&v, 90.0),
-        p99: pct(&v, 99.0),
-        max: v.last().copied().unwrap_or_default(),
-        mean,
-    }
-}
-
-impl Stats {
-    fn line(&self) -> String {
-        format!(
-            "n={} p50 {}  p90 {}  p99 {}  max {}  mean {}",
-            self.n,
-            ms(self.p50),
-            ms(self.p90),
-            ms(self.p99),
-            ms(self.max),
-            ms(self.mean)
-        )
-    }
-}
-
-/// Waits until the fake's gateway sequence reaches `target()`, read again at each check since the
-/// other guild's messages add to it while the flood drains (every dispatch counts: the patients'
-/// messages and the echoes of the bot's own replies and shares), or until nothing moved for
-/// `STALL`. A cheap progress signal: `requests()` would clone every recorded request.
-async fn drain(fake: &FakeDiscord, target: impl Fn() -> u64, what: &str) {
-    let mut last = fake.dispatched();
-    let mut moved = Instant::now();
-    while last < target() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let now = fake.dispatched();
-        if now != last {
-            last = now;
-            moved = Instant::now();
-        } else if moved.elapsed() > STALL {
-            println!("  !! {what}: stalled at {now} of {} dispatches; checking what is missing", target());
-            return;
-        }
-    }
-}
-
-/// Heartbeats in one phase of the run.
-struct Beats {
-    /// Heartbeats that arrived in the window.
-    count: usize,
-    /// The window's length in heartbeat intervals (how many to expect).
-    intervals: f64,
-    /// The longest gap between consecutive heartbeats that overlaps the window.
-    longest: Option<Duration>,
-    /// The longest lateness (gap − interval) of a heartbeat that fell due while messages were still
-    /// reaching the bot (one arrived between its due time and the heartbeat): it could have gone
-    /// right after that read, so its lateness is a delay under load.
-    busy: Option<Duration>,
-    /// The longest lateness of a heartbeat that fell due when no more messages came before it (so it
-    /// waited for serenity's read to time out), and how long the bot had then been without messages.
-    quiet: Option<(Duration, Duration)>,
-}
-
-impl Beats {
-    /// Heartbeats (`at`, in arrival order) in `[from, to]`; `reads`: when messages reached the bot.
-    fn between(at: &[Instant], from: Instant, to: Instant, reads: &[Instant]) -> Beats {
-        let gaps: Vec<(Instant, Instant)> =
-            at.windows(2).filter(|w| w[1] >= from && w[0] <= to).map(|w| (w[0], w[1])).collect();
-        let mut busy: Option<Duration> = None;
-        let mut quiet: Option<(Duration, Duration)> = None;
-        for &(prev, next) in &gaps {
-            let due = prev + HEARTBEAT;
-            let late = next.saturating_duration_since(due);
-            if reads.iter().any(|r| *r >= due && *r < next) {
-                busy = busy.max(Some(late));
-            } else if quiet.is_none_or(|(q, _)| late > q) {
-                let last_read = reads.iter().filter(|r| **r < next).max().map_or(prev, |r| prev.max(*r));
-                quiet = Some((late, next - last_read));
-            }
-        }
-        Beats {
-            count: at.iter().filter(|t| **t >= from && **t <= to).count(),
-            intervals: (to - from).as_secs_f64() / HEARTBEAT.as_secs_f64(),
-            longest: gaps.iter().map(|(prev, next)| *next - *prev).max(),
-            busy,
-            quiet,
-        }
-    }
-
-    /// How much later than the interval the longest gap was.
-    fn late(&self) -> Option<Duration> {
-        self.longest.map(|g| g.saturating_sub(HEARTBEAT))
-    }
-
-    fn line(&self) -> String {
-        let (Some(gap), Some(late)) = (self.longest, self.late()) else {
-            return format!("{} in {:.1} intervals, no gap (fewer than 2 heartbeats)", self.count, self.intervals);
-        };
-        let mut line =
-            format!("{} in {:.1} intervals, longest gap {} ({} late)", self.count, self.intervals, ms(gap), ms(late));
-        if let Some(busy) = self.busy {
-            line += &format!("; when a message reached the bot after one fell due: at most {} late", ms(busy));
-        }
-        if let Some((late, quiet)) = self.quiet {
-            line += &format!(
-                "; when none did: at most {} late ({} after the bot's last message or heartbeat)",
-                ms(late),
-                ms(quiet)
-            );
-        }
-        line
-    }
-
-    fn longest_ms(&self) -> String {
-        self.longest.map_or("none".into(), |g| format!("{:.0} ms", g.as_secs_f64() * 1000.0))
-    }
-}
-
-/// Did the flood delay heartbeats beyond the idle baseline? The flood's longest lateness against the
-/// idle phase's; if it is more, whether that heartbeat fell due while the flood's messages still came
-/// (a delay under load) or after the last of them (then it waited for serenity's read to time out,
-/// as any quiet bot's heartbeat does).
-fn heartbeat_verdict(idle: &Beats, flood: &Beats) -> String {
-    let (Some(idle_late), Some(flood_late)) = (idle.late(), flood.late()) else {
-        return "no verdict: fewer than two heartbeats around the idle phase or the flood".into();
-    };
-    let allowed = idle_late + BASELINE_MARGIN;
-    if flood_late <= allowed {
-        return format!(
-            "the flood did not delay heartbeats beyond the idle baseline (its longest lateness {} ≤ idle's {} + {} ms)",
-            ms(flood_late),
-            ms(idle_late),
-            BASELINE_MARGIN.as_millis()
-        );
-    }
-    let busy = flood.busy.unwrap_or_default();
-    match flood.quiet {
-        Some((late, quiet)) if busy <= allowed && late <= SERENITY_READ_TIMEOUT + BASELINE_MARGIN => format!(
-            "the flood did not delay heartbeats beyond the idle baseline while its messages came (at most {} late ≤ \
-             idle's {} + {} ms); its {} late heartbeat fell due after the last of them and went at serenity's next read \
-             timeout, {} after the bot's last message: the wait for a read (up to {} ms) a quiet bot's heartbeat has too",
-            ms(busy),
-            ms(idle_late),
-            BASELINE_MARGIN.as_millis(),
-            ms(late),
-            ms(quiet),
-            SERENITY_READ_TIMEOUT.as_millis()
-        ),
-        _ => format!(
-            "the flood delayed heartbeats {} beyond the idle baseline (its longest lateness {}, idle's {}; while its \
-             messages came at most {} late{})",
-            ms(flood_late - idle_late),
-            ms(flood_late),
-            ms(idle_late),
-            ms(busy),
-            flood.quiet.map_or(String::new(), |(late, _)| format!(", after the last of them {}", ms(late)))
-        ),
     }
 }
 
@@ -871,14 +405,14 @@ async fn measure() {
     // When each message (the patients' and the echoes of the bot's own) reached the bot.
     let mut reads: Vec<Instant> = received.values().map(|at| on_clock(clock, *at)).collect();
     reads.sort();
-    let hb_idle = Beats::between(&heartbeat_at, idle_start, steady_start, &reads);
-    let hb_steady = Beats::between(&heartbeat_at, steady_start, steady_end, &reads);
-    let hb_flood = Beats::between(&heartbeat_at, flood_start, flood_end, &reads);
-    let hb_all = Beats::between(&heartbeat_at, idle_start, run_end, &reads);
+    let hb_idle = Beats::between(HEARTBEAT, &heartbeat_at, idle_start, steady_start, &reads);
+    let hb_steady = Beats::between(HEARTBEAT, &heartbeat_at, steady_start, steady_end, &reads);
+    let hb_flood = Beats::between(HEARTBEAT, &heartbeat_at, flood_start, flood_end, &reads);
+    let hb_all = Beats::between(HEARTBEAT, &heartbeat_at, idle_start, run_end, &reads);
     let verdict = heartbeat_verdict(&hb_idle, &hb_flood);
     // The other guild's connection had next to nothing to read during the flood: its heartbeats
     // wait for serenity's read timeouts, as the idle phase's do.
-    let hb_other = other_heartbeats.as_ref().map(|at| Beats::between(at, flood_start, flood_end, &[]));
+    let hb_other = other_heartbeats.as_ref().map(|at| Beats::between(HEARTBEAT, at, flood_start, flood_end, &[]));
     let reconnects = fake.connection_count() - connections_before;
 
     println!();
@@ -1101,19 +635,10 @@ fn other_verdict(other: &Stats, steady: &Stats, flood: &Stats) -> String {
     }
 }
 
-/// Delivery and handling of a phase's messages, side by side.
-fn split_line(delivery: &Stats, handling: &Stats) -> String {
-    format!(
-        "posted → received by the bot p50 {}, p99 {}; received → acknowledgement POST p50 {}, p99 {}",
-        ms(delivery.p50),
-        ms(delivery.p99),
-        ms(handling.p50),
-        ms(handling.p99)
-    )
-}
-
 #[test]
 fn reads_the_bots_received_events() {
+    use support::bot_process::{parse_utc, received_event, strip_ansi};
+
     let day = |s: &str| parse_utc(s).map(|t| t.duration_since(UNIX_EPOCH).expect("after the epoch"));
     assert_eq!(day("1970-01-01T00:00:00.000001Z"), Some(Duration::from_micros(1)));
     assert_eq!(day("2000-03-01T00:00:00Z"), Some(Duration::from_secs(951_868_800)));

@@ -1,3 +1,4 @@
 #![allow(dead_code)]
+pub mod bot_process;
 pub mod fake_discord;
 pub mod running;
