@@ -1,6 +1,7 @@
 //! The `bedside` command line: `check`, `classify`, `scan`, `config check` (and, from the live
 //! bot, `run`). Each command reads its input, asks the core, and prints; exit codes are
-//! 0 clean, 1 found (or some input unreadable), 2 error.
+//! 0 clean, 1 found, 2 error (for `scan`, any input it could not read; `classify` answers an
+//! unreadable line in place and exits 1).
 
 use std::io::{self, BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,8 @@ pub enum Command {
     },
     /// Classify JSON Lines from stdin ({"id","role","text"}) into JSON Lines on stdout.
     Classify,
-    /// Audit DiscordChatExporter JSON exports (files or folders of them).
+    /// Audit DiscordChatExporter JSON exports (files or folders of them). Exit 0 nothing flagged,
+    /// 1 a staff message flagged, 2 an input could not be read (named on stderr; the rest is still read).
     Scan {
         #[arg(required = true, value_name = "EXPORT")]
         exports: Vec<PathBuf>,
@@ -504,6 +506,9 @@ pub fn classify_stream(detector: &Detector, input: impl BufRead, output: impl Wr
     Ok(bad)
 }
 
+/// Audits exports. Exit status: 2 when any input (a file, or a message in one) could not be read,
+/// since an error outranks a finding (as with ripgrep); else 1 when a staff message was flagged;
+/// else 0. Each problem goes to stderr as it is found, naming its file, and stays in the report.
 fn scan(
     setup: &Setup,
     exports: &[PathBuf],
@@ -513,20 +518,27 @@ fn scan(
 ) -> Result<ExitCode> {
     let mut staff = setup.config.staff.clone();
     staff.roles.extend(extra_roles.iter().map(|r| r.trim().to_lowercase()));
-    let files = export_files(exports)?;
     let mut scanner = Scanner::new(&setup.detector, staff, max_listed);
+    let files = export_files(exports, &mut scanner);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let progress = progress_bar(&files);
-    let mut unreadable = 0;
+    let mut told = 0;
+    let mut tell = |scanner: &Scanner<'_>| {
+        for p in &scanner.problems()[told..] {
+            progress.suspend(|| eprintln!("bedside: {p}"));
+        }
+        told = scanner.problems().len();
+    };
+    tell(&scanner);
 
     for path in &files {
-        scanner.start_file();
+        scanner.start_file(path.display().to_string());
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                unreadable += 1;
-                scanner.problem(format!("{}: cannot open: {e}", path.display()));
+                scanner.problem(format!("cannot open: {e}"));
+                tell(&scanner);
                 continue;
             }
         };
@@ -541,9 +553,7 @@ fn scan(
                     }
                 }
             }),
-            Item::Malformed { index, problem } => {
-                malformed.push(format!("{}: message #{}: {problem}", path.display(), index + 1))
-            }
+            Item::Malformed { index, problem } => malformed.push(format!("message #{}: {problem}", index + 1)),
         });
         if let Some(e) = write_error {
             return Err(e).context("writing the report");
@@ -552,10 +562,10 @@ fn scan(
             scanner.malformed(problem);
         }
         if let Err(e) = result {
-            unreadable += 1;
-            scanner.problem(format!("{}: {e}", path.display()));
+            scanner.problem(e.to_string());
         }
         scanner.finish_file();
+        tell(&scanner);
     }
     progress.finish_and_clear();
     let report = scanner.finish();
@@ -566,14 +576,17 @@ fn scan(
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        Format::Jsonl => {
-            for p in &report.problems {
-                eprintln!("bedside: {p}");
-            }
-        }
+        // Its problems are on stderr already; stdout carries only the flagged messages.
+        Format::Jsonl => {}
     }
     out.flush()?;
-    Ok(if unreadable > 0 || report.skipped.malformed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if !report.problems.is_empty() {
+        ExitCode::from(2)
+    } else if report.flagged_messages > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn write_jsonl(out: &mut impl Write, s: &crate::scan::Scanned<'_>) -> Result<()> {
@@ -591,35 +604,47 @@ fn write_jsonl(out: &mut impl Write, s: &crate::scan::Scanned<'_>) -> Result<()>
     Ok(())
 }
 
-/// Expands folders into the `.json` files under them, sorted; files are taken as given.
-fn export_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// Expands folders into the `.json` files under them, sorted; files are taken as given. A path
+/// that cannot be read is the scanner's problem, named, and the others are still read.
+fn export_files(paths: &[PathBuf], scanner: &mut Scanner<'_>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut pending = vec![path.clone()];
             let mut found = Vec::new();
             while let Some(dir) = pending.pop() {
-                for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-                    let p = entry?.path();
-                    if p.is_dir() {
-                        pending.push(p);
-                    } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-                        found.push(p);
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        scanner.unreadable(dir.display().to_string(), format!("cannot read this folder: {e}"));
+                        continue;
+                    }
+                };
+                for entry in entries {
+                    match entry {
+                        Ok(entry) if entry.path().is_dir() => pending.push(entry.path()),
+                        Ok(entry) if entry.path().extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) => {
+                            found.push(entry.path())
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            scanner.unreadable(dir.display().to_string(), format!("cannot read this folder: {e}"))
+                        }
                     }
                 }
             }
             if found.is_empty() {
-                anyhow::bail!("{}: no .json exports in this folder", path.display());
+                scanner.unreadable(path.display().to_string(), "no .json exports in this folder");
             }
             found.sort();
             files.extend(found);
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            anyhow::bail!("{}: no such file or folder", path.display());
+            scanner.unreadable(path.display().to_string(), "no such file or folder");
         }
     }
-    Ok(files)
+    files
 }
 
 fn progress_bar(files: &[PathBuf]) -> indicatif::ProgressBar {

@@ -53,6 +53,19 @@ pub struct AuthorStats {
     pub flags: u64,
 }
 
+/// An input that could not be read, or a part of one: which file, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InputProblem {
+    pub file: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.problem)
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Skipped {
     pub bots: u64,
@@ -81,8 +94,8 @@ pub struct Report {
     pub unanswered_feedback_count: u64,
     pub unanswered_feedback: Vec<FeedbackItem>,
     pub max_listed: usize,
-    /// File and position of each input that could not be read.
-    pub problems: Vec<String>,
+    /// Each input, or part of one, that could not be read: its file and what is wrong.
+    pub problems: Vec<InputProblem>,
 }
 
 /// One analyzed message, for callers that stream results (`--format jsonl`).
@@ -100,6 +113,8 @@ pub struct Scanner<'d> {
     /// Feedback waiting for a staff reply in the current file, by message id. Details are kept
     /// only while they could still be listed, so memory stays flat on huge exports.
     pending: HashMap<u64, Option<Box<FeedbackItem>>>,
+    /// The file being read, which names its problems.
+    file: String,
 }
 
 /// Discord ids are numbers; an id that is not one (a hand-made export) is hashed instead.
@@ -116,12 +131,13 @@ impl<'d> Scanner<'d> {
     /// `max_listed`: how many flagged messages and unanswered feedback items the report lists.
     pub fn new(detector: &'d Detector, staff: StaffSettings, max_listed: usize) -> Self {
         let report = Report { max_listed, ..Report::default() };
-        Scanner { detector, staff, report, pending: HashMap::new() }
+        Scanner { detector, staff, report, pending: HashMap::new(), file: String::new() }
     }
 
-    /// Call when a file begins.
-    pub fn start_file(&mut self) {
+    /// Call when a file begins; `file` names it in its problems.
+    pub fn start_file(&mut self, file: impl Into<String>) {
         self.report.files += 1;
+        self.file = file.into();
     }
 
     /// Call when a file ends: feedback with no staff reply in it is now known to be unanswered.
@@ -134,13 +150,25 @@ impl<'d> Scanner<'d> {
         self.report.unanswered_feedback.extend(pending.into_iter().take(room));
     }
 
-    pub fn problem(&mut self, problem: String) {
-        self.report.problems.push(problem);
+    /// The current file (or the rest of it) could not be read.
+    pub fn problem(&mut self, problem: impl Into<String>) {
+        self.report.problems.push(InputProblem { file: self.file.clone(), problem: problem.into() });
     }
 
-    pub fn malformed(&mut self, problem: String) {
+    /// A path given that is not a readable file, so no file was started for it.
+    pub fn unreadable(&mut self, file: impl Into<String>, problem: impl Into<String>) {
+        self.report.problems.push(InputProblem { file: file.into(), problem: problem.into() });
+    }
+
+    /// One message of the current file could not be read; the rest of the file still is.
+    pub fn malformed(&mut self, problem: impl Into<String>) {
         self.report.skipped.malformed += 1;
-        self.report.problems.push(problem);
+        self.problem(problem);
+    }
+
+    /// Every problem so far, in the order found.
+    pub fn problems(&self) -> &[InputProblem] {
+        &self.report.problems
     }
 
     /// Analyzes one message; `each` sees it if it was analyzed (not skipped).
@@ -148,11 +176,8 @@ impl<'d> Scanner<'d> {
         let author = match message.check() {
             Ok(author) => author,
             Err(problem) => {
-                self.report.skipped.malformed += 1;
-                self.report.problems.push(format!(
-                    "message {}: {problem}",
-                    if message.id.is_empty() { "(no id)" } else { &message.id }
-                ));
+                let id = if message.id.is_empty() { "(no id)" } else { &message.id };
+                self.malformed(format!("message {id}: {problem}"));
                 return;
             }
         };

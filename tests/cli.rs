@@ -99,7 +99,8 @@ fn classify_keeps_the_batch_contract() {
 #[test]
 fn scan_reports_the_example_export() {
     let out = bedside(&["scan", "examples/export/"], "");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "1: something was flagged; {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "every input was read: {}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
     assert!(text.contains("Flagged staff messages: 14"), "{text}");
     assert!(text.contains("skipped 6 bot, 4 system, 1 empty, 0 malformed"), "{text}");
@@ -163,13 +164,60 @@ fn scan_names_the_file_and_position_of_bad_input_and_keeps_the_rest() {
     std::fs::write(dir.path().join("a.json"), good).expect("write");
     std::fs::write(dir.path().join("b.json"), "{\"messages\": [\n  {\"id\": \"1\",,}\n]}").expect("write");
     let out = bedside(&["scan", dir.path().to_str().expect("path")], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "an unreadable input outranks a finding");
     let text = stdout(&out);
+    let errors = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("Flagged staff messages: 1"), "the good message is still scanned: {text}");
-    assert!(text.contains("a.json: message #2: not a message object"), "{text}");
-    assert!(text.contains("message 11: no author"), "{text}");
-    assert!(text.contains("b.json") && text.contains("line 2"), "{text}");
+    for report in [&*text, &*errors] {
+        assert!(report.contains("a.json: message #2: not a message object"), "{report}");
+        assert!(report.contains("a.json: message 11: no author"), "{report}");
+        assert!(report.contains("b.json: ") && report.contains("line 2"), "{report}");
+    }
     assert!(Path::new(dir.path()).exists());
+}
+
+#[test]
+fn a_truncated_export_is_an_error_on_stderr_and_the_good_files_are_still_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let whole = std::fs::read(
+        "examples/export/Maple Grove Health Community - Community - ask-the-clinic [1100000000000000101].json",
+    )
+    .expect("example export");
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).expect("write");
+    let missing = dir.path().join("missing.json");
+    let args = |format: &'static str| {
+        vec![
+            "scan".to_string(),
+            "--format".into(),
+            format.into(),
+            truncated.display().to_string(),
+            missing.display().to_string(),
+            "examples/export/Maple Grove Health Community - Community - general [1100000000000000104].json".into(),
+        ]
+    };
+    let run = |format| {
+        let args = args(format);
+        bedside(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")
+    };
+
+    let out = run("text");
+    assert_eq!(out.status.code(), Some(2), "2, not 1: a script can tell a broken export from a finding");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains(&format!("bedside: {}: ", truncated.display())), "{errors}");
+    assert!(errors.contains("EOF while parsing"), "says what is wrong: {errors}");
+    assert!(errors.contains(&format!("bedside: {}: no such file or folder", missing.display())), "{errors}");
+    let text = stdout(&out);
+    assert!(text.contains("Input problems:") && text.contains("truncated.json"), "{text}");
+    assert!(text.contains("#general"), "the good file is still reported: {text}");
+
+    let json: Value = serde_json::from_slice(&run("json").stdout).expect("JSON report");
+    let problems = json["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0]["file"], missing.display().to_string());
+    assert_eq!(problems[1]["file"], truncated.display().to_string());
+    assert!(problems[1]["problem"].as_str().expect("problem").contains("EOF while parsing"));
+    assert!(json["channels"].as_object().expect("channels").values().any(|c| c["name"] == "general"));
 }
 
 #[test]
