@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::config::StaffSettings;
 use crate::detect::{Analysis, Detector, FeedbackKind, Label, Message, Role, excerpt};
@@ -398,28 +399,22 @@ impl Report {
             self.skipped.bots, self.skipped.system, self.skipped.empty, self.skipped.malformed
         ));
         out.push_str(&format!("\nFlagged staff messages: {}\n", self.flagged_messages));
-        for (label, n) in &self.flags_by_label {
-            out.push_str(&format!("  {:<18} {n}\n", label.as_str()));
-        }
+        columns(&mut out, self.flags_by_label.iter().map(|(label, n)| (label.as_str().to_string(), vec![*n])));
         if !self.flags_by_rule.is_empty() {
             out.push_str("By rule:\n");
-            for (rule, n) in &self.flags_by_rule {
-                out.push_str(&format!("  {rule:<28} {n}\n"));
-            }
+            columns(&mut out, self.flags_by_rule.iter().map(|(rule, n)| (rule.clone(), vec![*n])));
         }
         out.push_str("\nBy channel (messages / staff posts / flags / feedback):\n");
-        for c in self.channels.values() {
-            out.push_str(&format!(
-                "  #{:<20} {:>6} {:>6} {:>5} {:>5}\n",
-                c.name, c.messages, c.staff_posts, c.flags, c.feedback
-            ));
-        }
+        columns(
+            &mut out,
+            self.channels
+                .values()
+                .map(|c| (format!("#{}", c.name), vec![c.messages, c.staff_posts, c.flags, c.feedback])),
+        );
         let flagged_authors: Vec<&AuthorStats> = self.authors.values().filter(|a| a.flags > 0).collect();
         if !flagged_authors.is_empty() {
             out.push_str("\nStaff with flags (posts / flags):\n");
-            for a in flagged_authors {
-                out.push_str(&format!("  {:<24} {:>5} {:>5}\n", a.name, a.messages, a.flags));
-            }
+            columns(&mut out, flagged_authors.iter().map(|a| (a.name.clone(), vec![a.messages, a.flags])));
         }
         let total_feedback: u64 = self.feedback_by_kind.values().sum();
         out.push_str(&format!("\nPatient feedback: {total_feedback}"));
@@ -462,5 +457,60 @@ impl Report {
             }
         }
         out
+    }
+}
+
+/// Writes rows of a name and its numbers, indented, so that the numbers line up whatever the names:
+/// names are padded to the widest one's *display* width (an emoji or a CJK character takes two
+/// columns, a combining accent none), and each column of numbers is right-aligned.
+fn columns(out: &mut String, rows: impl Iterator<Item = (String, Vec<u64>)>) {
+    let rows: Vec<(String, Vec<String>)> =
+        rows.map(|(name, numbers)| (printable(&name), numbers.iter().map(u64::to_string).collect())).collect();
+    let name_width = rows.iter().map(|(name, _)| name.width()).max().unwrap_or(0);
+    let count = rows.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..count).map(|i| rows.iter().filter_map(|(_, n)| n.get(i)).map(String::len).max().unwrap_or(0)).collect();
+    for (name, numbers) in &rows {
+        out.push_str("  ");
+        out.push_str(name);
+        out.push_str(&" ".repeat(name_width - name.width()));
+        for (number, width) in numbers.iter().zip(&widths) {
+            out.push_str(&format!(" {number:>width$}"));
+        }
+        out.push('\n');
+    }
+}
+
+/// A name as a terminal shows it safely: control characters (a tab, a newline, an escape sequence
+/// in a hand-made export) become spaces, so they can neither break the columns nor drive the terminal.
+fn printable(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(names: &[&str]) -> String {
+        let mut out = String::new();
+        columns(&mut out, names.iter().map(|n| (n.to_string(), vec![12, 3])));
+        out
+    }
+
+    #[test]
+    fn numbers_line_up_after_wide_and_narrow_names() {
+        let out = rows(&["Sam Whitaker (Practice Manager)", "Dr. 李", "Zoë 🩺", "Ana"]);
+        let ends: Vec<usize> = out.lines().map(|l| l.width()).collect();
+        assert!(ends.windows(2).all(|w| w[0] == w[1]), "every row ends in the same column:\n{out}");
+        for line in out.lines() {
+            assert!(line.ends_with("12 3"), "{line}");
+        }
+    }
+
+    #[test]
+    fn control_characters_in_a_name_cannot_break_a_row() {
+        let out = rows(&["Eve\n\u{1b}[31mred", "Bo"]);
+        assert_eq!(out.lines().count(), 2, "{out:?}");
+        assert!(!out.contains('\u{1b}'));
     }
 }
