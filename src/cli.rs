@@ -207,11 +207,13 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides, shards: Option<u3
     tune_malloc();
     release_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let services = crate::discord::Services::new(store);
+    let _hangups = runtime.spawn(reload_on_hangup(services.reload.clone()));
     runtime.block_on(crate::discord::run(
         setup,
         crate::discord::Connection { token, api_base, shards },
         overrides,
-        crate::discord::Services::new(store),
+        services,
         shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
@@ -274,6 +276,25 @@ fn open_store(url: Option<&str>) -> Result<crate::store::Store, crate::store::St
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
+/// Rings `reload` on each SIGHUP, the usual way to ask a daemon to read its configuration again.
+async fn reload_on_hangup(reload: std::sync::Arc<tokio::sync::Notify>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                while hangups.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    reload.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP; `/bedside reload` still works"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
+}
+
 async fn shutdown_signal() {
     #[cfg(unix)]
     {

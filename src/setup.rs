@@ -2,6 +2,7 @@
 //! its acknowledgement templates and tips vetted by that detector (a reply or tip Bedside would
 //! itself flag is a config error, named by file and entry).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::acknowledge;
@@ -13,16 +14,20 @@ use crate::detect::{Detector, Message, Role};
 pub struct Setup {
     pub config: Arc<Config>,
     pub detector: Arc<Detector>,
+    /// The directory it was read from (`None`: the built-in configuration), so that the running
+    /// bot can read it again on a reload.
+    pub dir: Option<PathBuf>,
 }
 
 impl Setup {
     /// Loads from a directory, or the embedded defaults when `dir` is `None`.
-    pub fn load(dir: Option<&std::path::Path>) -> Result<Setup, ConfigError> {
+    pub fn load(dir: Option<&Path>) -> Result<Setup, ConfigError> {
         let source = match dir {
             Some(dir) => Source::from_dir(dir)?,
             None => Source::embedded(),
         };
-        Setup::from_source(&source)
+        let setup = Setup::from_source(&source)?;
+        Ok(Setup { dir: dir.map(Path::to_path_buf), ..setup })
     }
 
     pub fn from_source(source: &Source) -> Result<Setup, ConfigError> {
@@ -53,6 +58,6 @@ impl Setup {
         }
         // Vetting grew each regex's match caches on text no run will see again (measured: ~9 MB,
         // over half of `bedside check`'s heap); what runs from here starts with empty ones.
-        Ok(Setup { config: Arc::new(config), detector: Arc::new(detector.fresh()) })
+        Ok(Setup { config: Arc::new(config), detector: Arc::new(detector.fresh()), dir: None })
     }
 }

@@ -14,6 +14,7 @@ use bedside::discord::{Overrides, Services};
 use bedside::setup::Setup;
 use bedside::store::Store;
 use serde_json::Value;
+use support::bot_process::{BotProcess, copy_config};
 use support::fake_discord::*;
 use support::running::{Running, posts_to, shared_message, start_bot};
 
@@ -548,6 +549,143 @@ async fn a_burst_in_one_server_is_handled_once_and_another_server_is_still_answe
         assert_eq!(requests.iter().filter(|r| posts_to(OTHER_CH_GENERAL)(r)).count(), 1);
         assert!(fake.problems().is_empty(), "{:?}", fake.problems());
         bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    let mut old = std::fs::read_to_string(path).expect("read");
+    old.push_str(text);
+    std::fs::write(path, old).expect("write");
+}
+
+/// Waits until the bot has handled `message` (recorded it as handled, flagged or not).
+async fn handled(store: &Store, message: u64) {
+    let started = tokio::time::Instant::now();
+    while !store.is_handled(message).expect("store") {
+        assert!(started.elapsed() < WAIT, "message {message} was never handled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn flagged(fake: &FakeDiscord, store: &Store, text: &str) -> bool {
+    let id = fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, text)).await.expect("post").get();
+    handled(store, id).await;
+    store.flag(id).expect("store").is_some()
+}
+
+/// A rule only the edited configuration has: staff recommending a made-up remedy.
+const ADDED_RULE: &str = r#"
+[[rule]]
+id = "advice.zebrafrost"
+kind = "directive"
+severity = "high"
+reason = "Recommends a remedy that does not exist (a rule added by a reload)"
+score = 1.0
+trigger = { terms = ["zebrafrost"] }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_swaps_in_a_valid_configuration_dropping_no_event_and_keeps_the_running_one_on_problems() {
+    within(async {
+        let work = tempfile::tempdir().expect("tempdir");
+        let dir = copy_config(work.path());
+        let dir = dir.as_path();
+        let store = Arc::new(Store::open_in_memory().expect("store"));
+        let services = Services::new(store.clone());
+        let sighup = services.reload.clone();
+        let fake = FakeDiscord::start().await;
+        let setup = Setup::load(Some(dir)).expect("the copy of config/ is valid");
+        let bot = start_with(&fake, setup, Overrides::default(), services).await;
+        let remedy = "try zebrafrost for that";
+        assert!(!flagged(&fake, &store, remedy).await, "the running configuration has no such rule");
+
+        // A valid edit, reloaded the way SIGHUP does it, while staff messages keep arriving: from
+        // some message on the new rule applies, and every message is handled.
+        append(&dir.join("rules/advice.toml"), ADDED_RULE);
+        let mut during = Vec::new();
+        for i in 0..40 {
+            if i == 10 {
+                sighup.notify_one();
+            }
+            let text = "take 400mg ibuprofen every 6 hours for that tooth";
+            let id =
+                fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, text)).await.expect("post");
+            during.push(id.get());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let started = tokio::time::Instant::now();
+        while !flagged(&fake, &store, remedy).await {
+            assert!(started.elapsed() < WAIT, "the reloaded rule never applied");
+        }
+        for id in during {
+            handled(&store, id).await;
+            assert!(store.flag(id).expect("store").is_some(), "message {id}, posted during the reload, was flagged");
+        }
+
+        // An edit with problems: refused for a patient; for staff the running configuration stays
+        // (the added rule still flags), and each problem is posted in the alert channel.
+        let settings = dir.join("bedside.toml");
+        let text = std::fs::read_to_string(&settings).expect("read");
+        std::fs::write(&settings, text.replace("medical_advice = 0.7", "medical_advice = 7")).expect("write");
+        append(&dir.join("rules/advice.toml"), &ADDED_RULE.replace("zebrafrost", "x").replace("directive", "dosage"));
+        let callback = |fake: &FakeDiscord, id| format!("/interactions/{id}/{}/callback", fake.interaction_token(id));
+        let reload =
+            |user| SlashSpec::new(CH_GENERAL, user, "bedside").option(SlashOption::subcommand("reload", vec![]));
+        let refused = fake.slash_command(reload(USER_PATIENT_A)).await.expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, refused)), WAIT).await.expect("answer");
+        assert!(answer.body.clone().expect("body").to_string().contains("for staff"));
+
+        let asked = fake.slash_command(reload(USER_SAM_WHITAKER)).await.expect("slash");
+        let answer = fake.wait_for_request(|r| r.is("POST", &callback(&fake, asked)), WAIT).await.expect("answer");
+        let answer = answer.body.clone().expect("body").to_string();
+        assert!(answer.contains("2 problem(s)") && answer.contains("keeps running"), "{answer}");
+        let told = fake
+            .wait_for_request(
+                |r| posts_to(CH_STAFF_ALERTS)(r) && embed_text(r).contains("Configuration not reloaded"),
+                WAIT,
+            )
+            .await
+            .expect("the problems, in the alert channel");
+        let told = embed_text(&told);
+        assert!(told.contains("bedside.toml: thresholds.medical_advice = 7"), "{told}");
+        assert!(told.contains("unknown kind `dosage`"), "{told}");
+        assert!(flagged(&fake, &store, remedy).await, "the running configuration, with the added rule, stays");
+        assert!(
+            flagged(&fake, &store, "take 400mg ibuprofen every 6 hours for that tooth").await,
+            "and so does its threshold: 7 would flag nothing"
+        );
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+/// SIGHUP reaches `bedside run` the way it reaches any daemon: the real binary, in its own process,
+/// reads its `--config` directory again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_makes_the_running_binary_read_its_configuration_again() {
+    within(async {
+        let work = tempfile::tempdir().expect("tempdir");
+        let dir = copy_config(work.path());
+        let fake = FakeDiscord::start().await;
+        let bot = BotProcess::start(&fake, &dir, work.path(), 1).await;
+        let store = Store::open(&work.path().join("bedside.db")).expect("the bot's store");
+        assert!(!flagged(&fake, &store, "try zebrafrost for that").await, "not before the reload");
+
+        append(&dir.join("rules/advice.toml"), ADDED_RULE);
+        bot.hangup();
+        let started = tokio::time::Instant::now();
+        while !flagged(&fake, &store, "try zebrafrost for that").await {
+            assert!(started.elapsed() < WAIT, "SIGHUP never applied the edited configuration");
+        }
+        let alert = fake
+            .wait_for_request(|r| posts_to(CH_STAFF_ALERTS)(r) && embed_text(r).contains("advice.zebrafrost"), WAIT)
+            .await
+            .expect("the new rule's alert");
+        assert!(embed_text(&alert).contains("a rule added by a reload"));
+        bot.stop();
         fake.shutdown().await;
     })
     .await;

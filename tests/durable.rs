@@ -61,7 +61,7 @@ fn clock(start: u64) -> (Arc<AtomicU64>, bedside::discord::Clock) {
 
 async fn start(fake: &FakeDiscord, setup: Setup, store: Store, clock: bedside::discord::Clock) -> Running {
     logs();
-    start_bot(fake, setup, Overrides::default(), Services { store: Arc::new(store), clock }).await
+    start_bot(fake, setup, Overrides::default(), Services { clock, ..Services::new(Arc::new(store)) }).await
 }
 
 fn delivered(fake: &FakeDiscord, channel: u64) -> usize {

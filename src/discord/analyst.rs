@@ -17,8 +17,9 @@
 //!
 //! # Layout
 //! - [`Analyst::start`]: spawns the threads, which end when the `Analyst` is dropped.
-//! - [`Analyst::run`]: queues a job in a lane, on the thread its lane's load chooses; its future
-//!   gives the result.
+//! - [`Analyst::run`]: queues a job in a lane, with the detector it is to use (the one of the
+//!   configuration its caller read, so a reload swaps both together), on the thread its lane's load
+//!   chooses; its future gives the result.
 //! - `serve`: one thread's loop; the jobs waiting: [`Turns`] by lane (`turns.rs`).
 
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ use tokio::sync::oneshot;
 use crate::detect::Detector;
 use crate::turns::Turns;
 
-type Job = Box<dyn FnOnce(&Detector) + Send>;
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Jobs queued or running, by lane.
 type Outstanding = Arc<Mutex<HashMap<u64, usize>>>;
@@ -51,12 +52,12 @@ pub struct Analyst {
 pub struct Interrupted;
 
 impl Analyst {
-    /// Starts the threads that own `detector`'s use from now on.
-    pub fn start(detector: Arc<Detector>) -> std::io::Result<Analyst> {
+    /// Starts the threads that run every analysis from now on.
+    pub fn start() -> std::io::Result<Analyst> {
         let outstanding = Outstanding::default();
         let spawn = |name: &str, lower_priority: bool| -> std::io::Result<mpsc::Sender<(u64, Job)>> {
             let (jobs, queue) = mpsc::channel::<(u64, Job)>();
-            let (detector, outstanding) = (detector.clone(), outstanding.clone());
+            let outstanding = outstanding.clone();
             thread::Builder::new().name(name.into()).spawn(move || {
                 if lower_priority {
                     // Detection is the bulk of a flood's work, and a message waiting for it costs
@@ -64,7 +65,7 @@ impl Analyst {
                     // taken yet.
                     super::priority::yield_to_others();
                 }
-                serve(&detector, &queue, &outstanding);
+                serve(&queue, &outstanding);
             })?;
             Ok(jobs)
         };
@@ -75,15 +76,22 @@ impl Analyst {
         })
     }
 
-    /// Queues `job` in `lane` now; the future gives its result once a thread has run it.
-    pub fn run<T, F>(&self, lane: u64, job: F) -> impl Future<Output = Result<T, Interrupted>> + use<T, F>
+    /// Queues `job` in `lane` now, to run with `detector`; the future gives its result once a
+    /// thread has run it.
+    pub fn run<T, F>(
+        &self,
+        lane: u64,
+        detector: &Arc<Detector>,
+        job: F,
+    ) -> impl Future<Output = Result<T, Interrupted>> + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce(&Detector) -> T + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |detector| {
-            let _ = tx.send(job(detector));
+        let detector = detector.clone();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(job(&detector));
         });
         let in_a_burst = {
             let mut outstanding = self.outstanding.lock().unwrap_or_else(|p| p.into_inner());
@@ -101,7 +109,7 @@ impl Analyst {
 }
 
 /// One analysis thread: runs the jobs sent to it, lanes in turn, until the `Analyst` is dropped.
-fn serve(detector: &Detector, queue: &mpsc::Receiver<(u64, Job)>, outstanding: &Mutex<HashMap<u64, usize>>) {
+fn serve(queue: &mpsc::Receiver<(u64, Job)>, outstanding: &Mutex<HashMap<u64, usize>>) {
     let mut turns: Turns<u64, (u64, Job)> = Turns::default();
     loop {
         // Block only when nothing waits; otherwise take in whatever has arrived, so the next turn
@@ -118,7 +126,7 @@ fn serve(detector: &Detector, queue: &mpsc::Receiver<(u64, Job)>, outstanding: &
         let Some((lane, job)) = turns.next() else { continue };
         // A panic must not take the thread (and every later message) with it; the job's caller
         // sees `Interrupted`.
-        if catch_unwind(AssertUnwindSafe(|| job(detector))).is_err() {
+        if catch_unwind(AssertUnwindSafe(job)).is_err() {
             tracing::error!("an analysis panicked; its message is skipped");
         }
         let mut outstanding = outstanding.lock().unwrap_or_else(|p| p.into_inner());
@@ -140,9 +148,9 @@ mod tests {
     #[tokio::test]
     async fn jobs_run_on_the_analysis_thread_and_return_their_results() {
         let setup = Setup::load(None).expect("embedded config");
-        let analyst = Analyst::start(setup.detector.clone()).expect("thread");
+        let analyst = Analyst::start().expect("thread");
         let (thread, flagged) = analyst
-            .run(1, |d| {
+            .run(1, &setup.detector, |d| {
                 let analysis = d.analyze(&Message::new("take 400mg ibuprofen every 6 hours", Role::Staff));
                 (thread::current().name().map(str::to_string), analysis.counted().count())
             })
@@ -155,11 +163,17 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_is_reported_and_the_thread_carries_on() {
         let setup = Setup::load(None).expect("embedded config");
-        let analyst = Analyst::start(setup.detector.clone()).expect("thread");
-        let failed = analyst.run(1, |_| -> usize { panic!("a bug in a rule") }).await;
+        let analyst = Analyst::start().expect("thread");
+        let failed = analyst.run(1, &setup.detector, |_| -> usize { panic!("a bug in a rule") }).await;
         assert!(failed.is_err());
-        let after = analyst.run(1, |d| d.rule_count()).await.expect("the thread is still there");
+        let after = analyst.run(1, &setup.detector, |d| d.rule_count()).await.expect("the thread is still there");
         assert!(after > 0);
+    }
+
+    /// A detector for jobs that do not use one.
+    fn detector() -> Arc<Detector> {
+        static SETUP: std::sync::OnceLock<Setup> = std::sync::OnceLock::new();
+        SETUP.get_or_init(|| Setup::load(None).expect("embedded config")).detector.clone()
     }
 
     /// Records, for each job, its lane, number and the thread it ran on.
@@ -167,7 +181,7 @@ mod tests {
 
     fn recorder(analyst: &Analyst, ran: &Ran, lane: u64, n: usize) -> impl Future<Output = Result<(), Interrupted>> {
         let ran = ran.clone();
-        analyst.run(lane, move |_| {
+        analyst.run(lane, &detector(), move |_| {
             let thread = thread::current().name().unwrap_or_default().to_string();
             ran.lock().expect("lock").push((lane, n, thread));
         })
@@ -181,7 +195,7 @@ mod tests {
         let (release, held) = std::sync::mpsc::channel::<()>();
         (
             release,
-            analyst.run(lane, move |_| {
+            analyst.run(lane, &detector(), move |_| {
                 let _ = held.recv();
             }),
         )
@@ -189,8 +203,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_goes_to_the_bulk_thread_and_a_quiet_lane_is_not_held_up_by_it() {
-        let setup = Setup::load(None).expect("embedded config");
-        let analyst = Analyst::start(setup.detector.clone()).expect("threads");
+        let analyst = Analyst::start().expect("threads");
         let ran = Ran::default();
         // A burst in lane 1: its first job holds the prompt thread while the rest are queued, so
         // they are queued behind it, and the first of them holds the bulk thread.
@@ -215,8 +228,7 @@ mod tests {
 
     #[tokio::test]
     async fn lanes_in_a_burst_take_turns_on_the_bulk_thread() {
-        let setup = Setup::load(None).expect("embedded config");
-        let analyst = Analyst::start(setup.detector.clone()).expect("threads");
+        let analyst = Analyst::start().expect("threads");
         let ran = Ran::default();
         // Hold both threads: lane 9's first job the prompt thread, its second the bulk thread.
         let (release_prompt, first) = holder(&analyst, 9);

@@ -8,26 +8,34 @@
 //! instead of delaying other guilds, and a slow REST call holds up only its own message. Message
 //! ids already handled are remembered, so a resumed gateway session that replays a message does
 //! not act twice.
+//!
+//! The configuration the bot runs on is [`Live`], swapped whole by [`Bot::reload`]: each handler
+//! reads it once, at its start, and finishes on it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serenity::all::{
-    ChannelId, ChannelType, CommandInteraction, Context, CreateEmbed, CreateMessage, EventHandler, GetMessages,
-    GuildChannel, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Permissions, Ready, RoleId, UserId,
+    ChannelId, ChannelType, Context, CreateMessage, EventHandler, GetMessages, GuildChannel, GuildId, Interaction,
+    Member, Message, MessageId, MessageUpdateEvent, Permissions, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
 use tokio::runtime::Handle;
 
 use super::analyst::{Analyst, Interrupted};
-use super::commands;
+use super::clock::{Clock, unix_now};
+use super::commands::{self, Desk};
+use super::counters::Counters;
 use super::deliver::with_retry;
+use super::embed::message_for;
 use super::lanes::{self, Lanes};
-use super::outbox::{Act, Wake};
+use super::outbox::{Act, Courier, Wake};
 use super::post::{Post, is_system};
+use super::reload::{self, Reloaded};
+use crate::config::{ConfigError, Problem, StaffSettings};
 use crate::detect::{Message as Draft, Role};
 use crate::notice::{self, Notice};
 use crate::policy::{self, AckLedger, Author, EditOutcome, Feedback, Flag, Incoming, NoReply, Outcome, RoleRef};
@@ -50,18 +58,19 @@ pub struct Overrides {
     pub feedback_channel: Option<String>,
 }
 
-/// What Bedside has done since it started, for `/bedside status`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub messages: AtomicU64,
-    pub flags: AtomicU64,
-    pub dms_closed: AtomicU64,
-    pub removed: AtomicU64,
-    pub resolved_by_edit: AtomicU64,
-    pub acknowledgements: AtomicU64,
-    pub feedback_shared: AtomicU64,
-    pub checks: AtomicU64,
-    pub failures: AtomicU64,
+/// The configuration the bot runs on: what was loaded, with the command line's staff roles added.
+/// Swapped whole on a reload, so a handler never sees half of one and half of another.
+pub struct Live {
+    pub setup: Setup,
+    staff: StaffSettings,
+}
+
+impl Live {
+    fn new(setup: Setup, overrides: &Overrides) -> Live {
+        let mut staff = setup.config.staff.clone();
+        staff.roles.extend(overrides.staff_roles.iter().map(|r| r.trim().to_lowercase()));
+        Live { setup, staff }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -102,16 +111,17 @@ impl Seen {
 
 /// The bot's state, shared by every handler.
 pub struct Bot {
-    pub setup: Setup,
+    live: RwLock<Arc<Live>>,
+    /// Where the configuration is read again on a reload (`None`: the built-in one).
+    config_dir: Option<PathBuf>,
     overrides: Overrides,
-    staff: crate::config::StaffSettings,
     guilds: RwLock<HashMap<u64, GuildView>>,
     /// A fast first check for replays; the store's record of handled ids is the durable one.
     seen: Mutex<Seen>,
     store: Arc<Store>,
     /// Wakes the outbox worker when something is recorded.
     pub wake: Arc<Wake>,
-    pub counters: Counters,
+    pub counters: Arc<Counters>,
     me: OnceLock<u64>,
     lanes: Lanes,
     /// Where every analysis runs (see [`Analyst`]).
@@ -125,17 +135,6 @@ pub struct Bot {
     clock: Clock,
 }
 
-/// Where the bot reads the time: the system clock, or a test's.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(unix_now)
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
-
 impl Bot {
     /// `overflow`: where a crowded guild's work is spawned (see `overflow.rs`).
     pub fn new(
@@ -145,18 +144,16 @@ impl Bot {
         clock: Clock,
         overflow: Handle,
     ) -> std::io::Result<Bot> {
-        let mut staff = setup.config.staff.clone();
-        staff.roles.extend(overrides.staff_roles.iter().map(|r| r.trim().to_lowercase()));
-        let analyst = Analyst::start(setup.detector.clone())?;
+        let analyst = Analyst::start()?;
         Ok(Bot {
-            setup,
+            config_dir: setup.dir.clone(),
+            live: RwLock::new(Arc::new(Live::new(setup, &overrides))),
             overrides,
-            staff,
             guilds: RwLock::new(HashMap::new()),
             seen: Mutex::new(Seen::default()),
             store,
             wake: Arc::new(Wake::default()),
-            counters: Counters::default(),
+            counters: Arc::default(),
             me: OnceLock::new(),
             lanes: Lanes::new(CONCURRENT_PER_GUILD, CONCURRENT_ACTIONS),
             analyst,
@@ -168,6 +165,70 @@ impl Bot {
         })
     }
 
+    /// The configuration running now. A handler reads it once and keeps it to its end.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// What the outbox worker is handed.
+    pub fn courier(&self) -> Courier {
+        Courier {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            counters: self.counters.clone(),
+            overflow: self.overflow.clone(),
+        }
+    }
+
+    /// Reads the configuration directory again. If it is valid it runs from the next event on
+    /// (events being handled finish on the one they started with; none is dropped). If not, the
+    /// running one stays and every problem is posted in each guild's alert channel.
+    pub async fn reload(&self) -> Reloaded {
+        let Some(dir) = self.config_dir.clone() else { return Reloaded::Embedded };
+        let origin = dir.display().to_string();
+        // Reading files and compiling the rules takes a while: off the runtime's workers.
+        let loaded = tokio::task::spawn_blocking(move || Setup::load(Some(&dir))).await.unwrap_or_else(|_| {
+            Err(ConfigError { problems: vec![Problem::new(origin.clone(), "loading it failed unexpectedly")] })
+        });
+        match loaded {
+            Ok(setup) => {
+                let rules = setup.detector.rule_count();
+                let live = Arc::new(Live::new(setup, &self.overrides));
+                match self.live.write() {
+                    Ok(mut running) => *running = live,
+                    Err(poisoned) => *poisoned.into_inner() = live,
+                }
+                tracing::info!(rules, "configuration reloaded");
+                Reloaded::Swapped { origin, rules }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    problems = error.problems.len(),
+                    "configuration reload refused; keeping the running one"
+                );
+                self.tell_staff(&reload::problems_notice(&origin, &error));
+                Reloaded::Kept(error)
+            }
+        }
+    }
+
+    /// Records a notice for each guild's alert channel, for the outbox to deliver.
+    fn tell_staff(&self, notice: &Notice) {
+        let guilds: Vec<u64> = self.guilds.read().map(|g| g.keys().copied().collect()).unwrap_or_default();
+        let now = self.now();
+        for guild in guilds {
+            let Some(channel) = self.alert_channel(guild) else {
+                tracing::warn!(guild, "no alert channel found to tell staff; set discord.alert_channel");
+                continue;
+            };
+            let act = Act::Staff { channel, notice: notice.clone() }.to_new();
+            match self.with_store(|s| s.enqueue(Some(guild), None, &[act], now)) {
+                Ok(()) => self.wake.recorded(Some(guild)),
+                Err(e) => tracing::error!(guild, error = %e, "could not record a notice for staff"),
+            }
+        }
+    }
+
     /// Runs a store call. They are short (a WAL commit does not wait for the disk), so they run in
     /// place: handing them to `block_in_place` made the runtime start replacement worker threads
     /// under a flood, each growing its own regex caches (measured: memory tripled).
@@ -175,23 +236,10 @@ impl Bot {
         f(&self.store)
     }
 
-    fn action_state(&self, kind: &str, message: u64) -> Option<String> {
-        self.with_store(|s| s.action_state(kind, message)).ok().flatten().map(|(status, _)| status)
-    }
-
-    /// Whether a message's action of this kind was carried out.
-    pub fn action_sent(&self, kind: &str, message: u64) -> bool {
-        self.action_state(kind, message).as_deref() == Some("sent")
-    }
-
-    /// Whether a message's action of this kind can never be carried out.
-    pub fn action_failed(&self, kind: &str, message: u64) -> bool {
-        self.action_state(kind, message).as_deref() == Some("failed")
-    }
-
     fn watch_list(&self) -> Vec<String> {
+        let live = self.live();
         let list =
-            if self.overrides.watch.is_empty() { &self.setup.config.discord.watch } else { &self.overrides.watch };
+            if self.overrides.watch.is_empty() { &live.setup.config.discord.watch } else { &self.overrides.watch };
         list.iter().map(|c| c.trim().trim_start_matches('#').to_lowercase()).collect()
     }
 
@@ -204,13 +252,14 @@ impl Bot {
     }
 
     fn alert_channel(&self, guild: u64) -> Option<u64> {
-        let name = self.overrides.alert_channel.as_ref().or(self.setup.config.discord.alert_channel.as_ref())?;
+        let live = self.live();
+        let name = self.overrides.alert_channel.as_ref().or(live.setup.config.discord.alert_channel.as_ref())?;
         Self::named(self.guilds.read().ok()?.get(&guild)?, name)
     }
 
     /// Where stagnation reminders go: `discord.reminder_channel`, else the alert channel.
     pub fn reminder_channel(&self, guild: u64) -> Option<u64> {
-        match &self.setup.config.discord.reminder_channel {
+        match &self.live().setup.config.discord.reminder_channel {
             Some(name) => Self::named(self.guilds.read().ok()?.get(&guild)?, name),
             None => self.alert_channel(guild),
         }
@@ -244,7 +293,8 @@ impl Bot {
     }
 
     fn feedback_channel(&self, guild: u64) -> Option<u64> {
-        let name = self.overrides.feedback_channel.as_ref().or(self.setup.config.discord.feedback_channel.as_ref())?;
+        let live = self.live();
+        let name = self.overrides.feedback_channel.as_ref().or(live.setup.config.discord.feedback_channel.as_ref())?;
         Self::named(self.guilds.read().ok()?.get(&guild)?, name)
     }
 
@@ -294,18 +344,7 @@ impl Bot {
                 have.push(name);
             }
         }
-        policy::is_staff(&self.staff, names.iter().map(|(id, name)| RoleRef { id, name }), &have)
-    }
-
-    pub fn interaction_is_staff(&self, command: &CommandInteraction) -> bool {
-        self.interaction_is_staff_member(command.guild_id, command.member.as_deref())
-    }
-
-    pub fn interaction_is_staff_member(&self, guild: Option<GuildId>, member: Option<&serenity::all::Member>) -> bool {
-        match (member, guild) {
-            (Some(member), Some(guild)) => self.member_is_staff(guild.get(), &member.roles, member.permissions),
-            _ => false,
-        }
+        policy::is_staff(&self.live().staff, names.iter().map(|(id, name)| RoleRef { id, name }), &have)
     }
 
     /// Seconds since the Unix epoch, from the bot's clock (tests move it).
@@ -328,7 +367,8 @@ impl Bot {
     }
 
     pub fn next_tip(&self) -> Option<String> {
-        let tips = &self.setup.config.tips.tips;
+        let live = self.live();
+        let tips = &live.setup.config.tips.tips;
         if tips.is_empty() {
             return None;
         }
@@ -337,6 +377,7 @@ impl Bot {
     }
 
     pub fn status(&self) -> String {
+        let live = self.live();
         let c = &self.counters;
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let watch = self.watch_list();
@@ -344,10 +385,10 @@ impl Bot {
             "**Bedside status**\nConfiguration: {}\nWatching: {}\nStaff roles: {}\nRules: {}\nUp since: <t:{}:R>\n\n\
              Messages read: {}\nFlags: {} (DMs closed: {}, removed: {}, resolved by edit: {})\n\
              Feedback acknowledged: {} (shared with staff: {})\nDraft checks: {}\nFailed actions: {}",
-            self.setup.config.origin,
+            live.setup.config.origin,
             if watch.is_empty() { "nothing (set discord.watch or --watch)".to_string() } else { watch.join(", ") },
-            self.staff.roles.join(", "),
-            self.setup.detector.rule_count(),
+            live.staff.roles.join(", "),
+            live.setup.detector.rule_count(),
             self.started,
             n(&c.messages),
             n(&c.flags),
@@ -459,7 +500,7 @@ impl Bot {
     /// further back than `retention.catch_up_hours`.
     pub async fn catch_up(&self, ctx: &Context, guild: GuildId) {
         let now = self.now();
-        let floor = snowflake_at(now.saturating_sub(self.setup.config.retention.catch_up.as_secs()));
+        let floor = snowflake_at(now.saturating_sub(self.live().setup.config.retention.catch_up.as_secs()));
         let channels =
             self.watched_channels().into_iter().find(|(g, _)| *g == guild.get()).map(|(_, c)| c).unwrap_or_default();
         for channel in channels {
@@ -584,9 +625,10 @@ impl Bot {
             },
         };
         let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
-        let config = self.setup.config.clone();
+        let setup = self.live().setup.clone();
+        let config = setup.config.clone();
         self.analyst
-            .run(lane(incoming.guild), move |detector| {
+            .run(lane(incoming.guild), &setup.detector, move |detector| {
                 policy::decide(&config, detector, &facts.with_text(&text), &last, now)
             })
             .await
@@ -595,9 +637,10 @@ impl Bot {
     /// [`policy::decide_edit`], on the analysis thread.
     async fn decide_edit(&self, incoming: Incoming<'_>, was_flagged: bool) -> Result<EditOutcome, Interrupted> {
         let (facts, text) = (incoming.with_text(""), incoming.text.to_owned());
-        let config = self.setup.config.clone();
+        let setup = self.live().setup.clone();
+        let config = setup.config.clone();
         self.analyst
-            .run(lane(incoming.guild), move |detector| {
+            .run(lane(incoming.guild), &setup.detector, move |detector| {
                 policy::decide_edit(&config, detector, &facts.with_text(&text), was_flagged)
             })
             .await
@@ -608,9 +651,10 @@ impl Bot {
     pub async fn check_draft(&self, guild: Option<u64>, text: &str) -> Notice {
         self.counters.checks.fetch_add(1, Ordering::Relaxed);
         let text = text.to_owned();
+        let detector = self.live().setup.detector.clone();
         let answer = self
             .analyst
-            .run(lane(guild), move |detector| {
+            .run(lane(guild), &detector, move |detector| {
                 let analysis = detector.analyze(&Draft::new(&text, Role::Staff));
                 notice::check_answer(&text, &analysis, detector)
             })
@@ -656,7 +700,7 @@ impl Bot {
     /// channel while this message was decided (a burst is decided several at once), it is
     /// recorded without its reply, as the cooldown asks.
     fn record_feedback(&self, guild: GuildId, f: Feedback, now: u64) -> Result<bool, StoreError> {
-        let cooldown = self.setup.config.acknowledgements.cooldown.as_secs();
+        let cooldown = self.live().setup.config.acknowledgements.cooldown.as_secs();
         let record = |f: &Feedback| {
             let actions = self.feedback_actions(guild, f);
             self.with_store(|s| s.record_feedback(f, &actions, cooldown, now))
@@ -782,11 +826,13 @@ impl Bot {
         let reply = if staff {
             message_for(&self.check_draft(None, &post.content).await)
         } else {
-            let phone = self.setup.config.practice.phone_display.clone().unwrap_or_else(|| "the front desk".into());
+            let live = self.live();
+            let practice = &live.setup.config.practice;
+            let phone = practice.phone_display.clone().unwrap_or_else(|| "the front desk".into());
             CreateMessage::new().content(format!(
                 "Hi! Bedside checks staff drafts and can't help with personal questions here. For anything about your \
                  care, please call {} at {phone}.",
-                self.setup.config.practice.name
+                practice.name
             ))
         };
         if let Err(e) = with_retry("answer dm", || post.channel.send_message(&ctx.http, reply.clone())).await {
@@ -825,27 +871,47 @@ fn is_thread(c: &GuildChannel) -> bool {
     matches!(c.kind, ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread)
 }
 
-/// An embed from a notice.
-pub fn embed(n: &Notice) -> CreateEmbed {
-    let mut e = CreateEmbed::new().title(&n.title).description(&n.description).colour(n.colour);
-    for (name, value) in &n.fields {
-        e = e.field(name, value, false);
-    }
-    e
-}
-
-fn message_for(n: &Notice) -> CreateMessage {
-    let m = CreateMessage::new().embed(embed(n));
-    match &n.content {
-        Some(content) => m.content(content),
-        None => m,
-    }
-}
-
 /// The lane of a guild's work (in `lanes.rs` and on the analysis thread): the guild, or
 /// [`lanes::DIRECT`] for direct messages.
 fn lane(guild: Option<u64>) -> u64 {
     guild.unwrap_or(lanes::DIRECT)
+}
+
+impl Desk for Bot {
+    fn is_staff(&self, guild: Option<GuildId>, member: Option<&Member>) -> bool {
+        match (member, guild) {
+            (Some(member), Some(guild)) => self.member_is_staff(guild.get(), &member.roles, member.permissions),
+            _ => false,
+        }
+    }
+
+    fn check_draft(&self, guild: Option<u64>, text: &str) -> impl Future<Output = Notice> + Send {
+        Bot::check_draft(self, guild, text)
+    }
+
+    fn next_tip(&self) -> Option<String> {
+        Bot::next_tip(self)
+    }
+
+    fn status(&self) -> String {
+        Bot::status(self)
+    }
+
+    fn reload(&self) -> impl Future<Output = Reloaded> + Send {
+        Bot::reload(self)
+    }
+
+    fn setup(&self) -> Setup {
+        self.live().setup.clone()
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> u64 {
+        Bot::now(self)
+    }
 }
 
 /// serenity's event handler. It keeps what must happen in event order (who Bedside is, which
@@ -938,8 +1004,8 @@ impl EventHandler for Handler {
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         self.hand_off(false, |bot| async move {
             match interaction {
-                Interaction::Command(command) => commands::handle(&bot, &ctx, &command).await,
-                Interaction::Component(press) => commands::handle_button(&bot, &ctx, &press).await,
+                Interaction::Command(command) => commands::handle(&*bot, &ctx, &command).await,
+                Interaction::Component(press) => commands::handle_button(&*bot, &ctx, &press).await,
                 _ => {}
             }
         });
@@ -962,7 +1028,8 @@ mod tests {
     async fn a_missing_channel_is_warned_about_once_per_guild() {
         let setup = Setup::load(None).expect("embedded config");
         let store = Arc::new(Store::open_in_memory().expect("store"));
-        let bot = Bot::new(setup, Overrides::default(), store, system_clock(), Handle::current()).expect("bot");
+        let clock = super::super::clock::system_clock();
+        let bot = Bot::new(setup, Overrides::default(), store, clock, Handle::current()).expect("bot");
         assert!(bot.first_warning(1, "feedback channel"));
         assert!(!bot.first_warning(1, "feedback channel"), "not again for the next message");
         assert!(bot.first_warning(1, "alert channel"), "another channel is another warning");

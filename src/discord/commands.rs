@@ -1,16 +1,43 @@
-//! Bedside's commands: `/check` and the "Check with Bedside" message menu for drafts, `/tip` and
-//! `/bedside status` for staff. Registered per guild when Bedside joins it (guild commands appear
-//! at once); every answer is ephemeral except the tip itself.
+//! Bedside's commands: `/check` and the "Check with Bedside" message menu for drafts, `/tip`,
+//! `/bedside status`, `/bedside report` and `/bedside reload` for staff. Registered per guild when
+//! Bedside joins it (guild commands appear at once); every answer is ephemeral except the tip itself.
+//!
+//! Commands are handed a [`Desk`]: the few things they ask of the running bot. They never see the
+//! bot itself, its handlers or its view of the guilds.
+
+use std::future::Future;
 
 use serenity::all::{
     ChannelId, CommandDataOptionValue, CommandInteraction, CommandOptionType, CommandType, ComponentInteraction,
     Context, CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage,
+    CreateInteractionResponseMessage, CreateMessage, GuildId, Member,
 };
 
-use super::bot::{Bot, embed};
 use super::deliver::with_retry;
+use super::embed::embed;
+use super::reload::Reloaded;
 use crate::notice;
+use crate::setup::Setup;
+use crate::store::Store;
+
+/// What commands ask of the running bot.
+pub trait Desk: Send + Sync {
+    /// Whether `member` of `guild` is staff (`false` outside a guild).
+    fn is_staff(&self, guild: Option<GuildId>, member: Option<&Member>) -> bool;
+    /// The answer to a staff draft, found in `guild`'s turn on the analysis thread (`None`: a DM).
+    fn check_draft(&self, guild: Option<u64>, text: &str) -> impl Future<Output = notice::Notice> + Send;
+    /// The next tip in rotation, if any are configured.
+    fn next_tip(&self) -> Option<String>;
+    /// What is configured and what Bedside has done since it started.
+    fn status(&self) -> String;
+    /// Re-reads the configuration directory; swaps it in, or keeps the running one and tells staff.
+    fn reload(&self) -> impl Future<Output = Reloaded> + Send;
+    /// The configuration running now.
+    fn setup(&self) -> Setup;
+    fn store(&self) -> &Store;
+    /// Seconds since the Unix epoch, by the bot's clock.
+    fn now(&self) -> u64;
+}
 
 pub const CHECK: &str = "check";
 pub const CHECK_MENU: &str = "Check with Bedside";
@@ -35,13 +62,19 @@ pub fn definitions() -> Vec<CreateCommand> {
                 CommandOptionType::SubCommand,
                 "report",
                 "The last 30 days: posts, flags by rule, feedback, quiet channels (with a chart)",
+            ))
+            .add_option(CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "reload",
+                "Re-read the configuration directory (problems are listed in the alert channel)",
             )),
     ]
 }
 
 /// Answers one command interaction.
-pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
-    let staff = bot.interaction_is_staff(command);
+pub async fn handle(desk: &impl Desk, ctx: &Context, command: &CommandInteraction) {
+    let staff = desk.is_staff(command.guild_id, command.member.as_deref());
+    let subcommand = command.data.options.first().map(|o| o.name.as_str());
     let reply = match command.data.name.as_str() {
         CHECK => {
             let text = command
@@ -51,13 +84,13 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
                 .find(|o| o.name == "text")
                 .and_then(|o| if let CommandDataOptionValue::String(s) = &o.value { Some(s.as_str()) } else { None })
                 .unwrap_or_default();
-            Reply::Embed(bot.check_draft(command.guild_id.map(|g| g.get()), text).await)
+            Reply::Embed(desk.check_draft(command.guild_id.map(|g| g.get()), text).await)
         }
         CHECK_MENU => {
             let target = command.data.target_id.and_then(|id| command.data.resolved.messages.get(&id.to_message_id()));
             match target {
                 Some(message) => {
-                    Reply::Embed(bot.check_draft(command.guild_id.map(|g| g.get()), &message.content).await)
+                    Reply::Embed(desk.check_draft(command.guild_id.map(|g| g.get()), &message.content).await)
                 }
                 None => Reply::Text("Bedside could not read that message.".to_string()),
             }
@@ -65,7 +98,7 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
         TIP if !staff => {
             Reply::Text("Sorry — `/tip` is for staff. If you have a question, ask away in the channel!".into())
         }
-        TIP => match bot.next_tip() {
+        TIP => match desk.next_tip() {
             Some(tip) => {
                 let post = with_retry("post tip", || {
                     command.channel_id.send_message(&ctx.http, CreateMessage::new().content(&tip))
@@ -82,10 +115,10 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
             None => Reply::Text("There are no tips configured (config/tips.toml).".into()),
         },
         BEDSIDE if !staff => Reply::Text("Sorry — `/bedside` is for staff.".into()),
-        BEDSIDE if command.data.options.first().is_some_and(|o| o.name == "report") => {
-            let now = bot.now();
-            let stale_after = bot.setup.config.stagnation.stale_after.as_secs();
-            match bot.with_store(|s| s.report_data(now.saturating_sub(30 * 86_400), stale_after)) {
+        BEDSIDE if subcommand == Some("report") => {
+            let now = desk.now();
+            let stale_after = desk.setup().config.stagnation.stale_after.as_secs();
+            match desk.store().report_data(now.saturating_sub(30 * 86_400), stale_after) {
                 Ok(data) => {
                     let report = crate::report::build(&data, now);
                     Reply::Report(report.to_markdown(), report.chart_svg())
@@ -96,7 +129,11 @@ pub async fn handle(bot: &Bot, ctx: &Context, command: &CommandInteraction) {
                 }
             }
         }
-        BEDSIDE => Reply::Text(bot.status()),
+        BEDSIDE if subcommand == Some("reload") => {
+            tracing::info!(user = command.user.id.get(), "a configuration reload was asked for");
+            Reply::Text(desk.reload().await.reply())
+        }
+        BEDSIDE => Reply::Text(desk.status()),
         other => {
             tracing::warn!(command = other, "unknown command");
             Reply::Text("Bedside does not know that command.".into())
@@ -134,15 +171,16 @@ fn clip_message(s: &str) -> String {
 
 /// Answers a button: the author's "Not a problem" on their DM, staff's Confirm / Dismiss on an
 /// alert, and "Post this tip" on a stagnation reminder.
-pub async fn handle_button(bot: &Bot, ctx: &Context, press: &ComponentInteraction) {
+pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInteraction) {
     let id = press.data.custom_id.as_str();
     let parts: Vec<&str> = id.split(':').collect();
-    let now = bot.now();
+    let now = desk.now();
+    let store = desk.store();
     let text = match parts.as_slice() {
         ["dismiss", "author", message] => match message.parse::<u64>() {
-            Ok(m) => match bot.with_store(|s| s.flag(m)) {
+            Ok(m) => match store.flag(m) {
                 Ok(Some(flag)) if flag.author_id == press.user.id.get() => {
-                    let _ = bot.with_store(|s| s.dismiss(m, true, now));
+                    let _ = store.dismiss(m, true, now);
                     tracing::info!(message_id = m, rules = ?flag.rules, "the author marked a flag not a problem");
                     "Thanks — noted as not a problem. Staff use this to tune Bedside's rules.".to_string()
                 }
@@ -152,23 +190,24 @@ pub async fn handle_button(bot: &Bot, ctx: &Context, press: &ComponentInteractio
             Err(_) => "Bedside did not understand that button.".to_string(),
         },
         ["dismiss", "staff", message] | ["confirm", message] => {
-            let is_staff = bot.interaction_is_staff_member(press.guild_id, press.member.as_ref());
+            let is_staff = desk.is_staff(press.guild_id, press.member.as_ref());
             match (message.parse::<u64>(), is_staff) {
                 (_, false) => "Sorry — that is for staff.".to_string(),
                 (Ok(m), true) if parts[0] == "confirm" => {
-                    let _ = bot.with_store(|s| s.set_flag_status(m, "confirmed", now));
+                    let _ = store.set_flag_status(m, "confirmed", now);
                     "Confirmed.".to_string()
                 }
                 (Ok(m), true) => {
-                    let _ = bot.with_store(|s| s.dismiss(m, false, now));
+                    let _ = store.dismiss(m, false, now);
                     "Dismissed — noted per rule for tuning.".to_string()
                 }
                 (Err(_), true) => "Bedside did not understand that button.".to_string(),
             }
         }
         ["tip", channel, tip_id] => {
-            let is_staff = bot.interaction_is_staff_member(press.guild_id, press.member.as_ref());
-            let tip = bot.setup.config.tips.tips.iter().find(|t| t.id == *tip_id);
+            let is_staff = desk.is_staff(press.guild_id, press.member.as_ref());
+            let setup = desk.setup();
+            let tip = setup.config.tips.tips.iter().find(|t| t.id == *tip_id);
             match (channel.parse::<u64>(), tip, is_staff) {
                 (_, _, false) => "Sorry — that is for staff.".to_string(),
                 (Ok(ch), Some(tip), true) => {

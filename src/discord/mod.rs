@@ -1,28 +1,38 @@
 //! The Discord shell: serenity 0.12 in, the core's decisions out.
 //!
 //! # Layout
-//! - `analyst.rs`: the one thread that runs detection (one set of regex caches, not one per worker).
-//! - `bot.rs`: the bot's state and its event handlers (gather facts → `policy` decides → act).
-//! - `commands.rs`: `/check`, the "Check with Bedside" menu, `/tip`, `/bedside status`.
+//! - `analyst.rs`: the threads that run detection (two sets of regex caches, not one per worker).
+//! - `bot.rs`: the bot's state and its event handlers (gather facts → `policy` decides → act), and
+//!   the configuration it runs on, swapped whole on a reload.
+//! - `clock.rs`, `counters.rs`: the time, and what Bedside has done since it started.
+//! - `commands.rs`: `/check`, the "Check with Bedside" menu, `/tip`, `/bedside status|report|reload`;
+//!   handed a `Desk`, not the bot.
 //! - `deliver.rs`: REST calls with retries, and which failures are final.
+//! - `embed.rs`: a notice as Discord shows it.
 //! - `lanes.rs`: how many events are handled at once, per guild and in all.
 //! - `post.rs`: what Bedside keeps of a message while it waits its turn.
 //! - `outbox.rs`: delivers the recorded actions, fairly across guilds, with retries and fallbacks;
-//!   `outbox/queue.rs`: what it has read of the store and started.
+//!   handed a `Courier`, not the bot; `outbox/queue.rs`: what it has read of the store and started.
 //! - `overflow.rs`: a runtime of its own for a crowded guild's work, so it waits behind nobody.
 //! - `priority.rs`: a burst's threads run at a lower priority, so a quiet guild's go first.
+//! - `reload.rs`: what a configuration reload did, and the notice that lists its problems.
 //! - `schedule.rs`: stagnation reminders and the retention purge.
-//! - this file: [`run`], which connects, and stops cleanly when `shutdown` resolves.
+//! - this file: [`run`], which connects, reloads the configuration when [`Services::reload`] is
+//!   rung, and stops cleanly when `shutdown` resolves.
 
 mod analyst;
 mod bot;
+mod clock;
 mod commands;
+mod counters;
 mod deliver;
+mod embed;
 mod lanes;
 mod outbox;
 mod overflow;
 mod post;
 mod priority;
+mod reload;
 mod schedule;
 
 use std::future::Future;
@@ -30,9 +40,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use serenity::all::{ClientBuilder, GatewayIntents, Http, HttpBuilder};
+use tokio::sync::Notify;
 
-pub use bot::{Bot, Clock, Overrides};
+pub use bot::{Bot, Overrides};
+pub use clock::Clock;
 pub use deliver::{DMS_CLOSED, Failure, classify};
+pub use reload::Reloaded;
 
 use crate::setup::Setup;
 use crate::store::Store;
@@ -56,11 +69,13 @@ pub struct Services {
     pub store: Arc<Store>,
     /// Seconds since the Unix epoch; tests move it to reach a stale channel without waiting.
     pub clock: Clock,
+    /// Rung to read the configuration directory again: on SIGHUP in `bedside run`, or by a test.
+    pub reload: Arc<Notify>,
 }
 
 impl Services {
     pub fn new(store: Arc<Store>) -> Services {
-        Services { store, clock: bot::system_clock() }
+        Services { store, clock: clock::system_clock(), reload: Arc::new(Notify::new()) }
     }
 }
 
@@ -115,8 +130,18 @@ pub async fn run(
     };
     // What was decided but not delivered before a restart goes out now.
     let outbox = outbox::Clients { http: client.http.clone(), crowded: crowded_http };
-    let delivery = tokio::spawn(outbox::run(bot.clone(), outbox, bot.wake.clone()));
+    let delivery = tokio::spawn(outbox::run(bot.courier(), outbox, bot.wake.clone()));
     let chores = tokio::spawn(schedule::run(bot.clone()));
+    let reloads = tokio::spawn({
+        let (bot, bell) = (bot.clone(), services.reload.clone());
+        async move {
+            loop {
+                bell.notified().await;
+                // The outcome is logged, and problems are posted for staff, by `reload` itself.
+                let _ = bot.reload().await;
+            }
+        }
+    });
     let mut connection = tokio::spawn(async move {
         match connection.shards {
             Some(shards) => client.start_shards(shards).await,
@@ -138,6 +163,7 @@ pub async fn run(
     };
     delivery.abort();
     chores.abort();
+    reloads.abort();
     drop(overflow);
     ended
 }

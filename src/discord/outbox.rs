@@ -15,6 +15,8 @@
 //!
 //! # Layout
 //! - [`Wake`]: "guild G has new actions".
+//! - [`Courier`]: what the worker is handed (the store, the clock, the counters, the overflow
+//!   runtime): not the bot, whose handlers and view of the guilds it does not need.
 //! - [`run`]: the worker's loop; [`Clients`]: the REST clients it delivers through.
 //! - `deliver` / `carry_out`: one action over REST, and what its result means.
 //! - [`Act`]: an action as stored.
@@ -33,10 +35,14 @@ use serenity::all::{
 };
 use tokio::sync::Notify;
 
-use super::bot::{Bot, embed};
+use tokio::runtime::Handle;
+
+use super::clock::Clock;
+use super::counters::Counters;
 use super::deliver::{Failure, classify, with_retry};
+use super::embed::embed;
 use crate::notice::{self, Notice};
-use crate::store::{NewAction, Pending};
+use crate::store::{NewAction, Pending, Store, StoreError};
 use queue::{Delivered, Queue};
 
 /// How often the worker looks in the store for guilds with pending actions it was not told of.
@@ -113,6 +119,12 @@ pub enum Act {
         target: u64,
         tip_id: String,
     },
+    /// A notice for staff in the alert channel that concerns no message: the problems that kept a
+    /// configuration reload from being applied.
+    Staff {
+        channel: u64,
+        notice: Notice,
+    },
 }
 
 impl Act {
@@ -125,11 +137,47 @@ impl Act {
             Act::Share { .. } => "share",
             Act::Resolve { .. } => "resolve",
             Act::Reminder { .. } => "reminder",
+            Act::Staff { .. } => "staff",
         }
     }
 
     pub fn to_new(&self) -> NewAction {
         NewAction { kind: self.kind().to_string(), payload: serde_json::to_string(self).unwrap_or_default() }
+    }
+}
+
+/// What the outbox worker is handed.
+#[derive(Clone)]
+pub struct Courier {
+    pub store: Arc<Store>,
+    pub clock: Clock,
+    /// Deliveries are counted here for `/bedside status`.
+    pub counters: Arc<Counters>,
+    /// Where a crowded guild's deliveries run (see `overflow.rs`).
+    pub overflow: Handle,
+}
+
+impl Courier {
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&self.store)
+    }
+
+    fn action_state(&self, kind: &str, message: u64) -> Option<String> {
+        self.store.action_state(kind, message).ok().flatten().map(|(status, _)| status)
+    }
+
+    /// Whether a message's action of this kind was carried out.
+    fn action_sent(&self, kind: &str, message: u64) -> bool {
+        self.action_state(kind, message).as_deref() == Some("sent")
+    }
+
+    /// Whether a message's action of this kind can never be carried out.
+    fn action_failed(&self, kind: &str, message: u64) -> bool {
+        self.action_state(kind, message).as_deref() == Some("failed")
     }
 }
 
@@ -144,14 +192,14 @@ pub struct Clients {
 
 /// Runs until the task is aborted: keeps up to [`queue::CONCURRENT_MESSAGES`] messages' actions
 /// in delivery, starting more as places free, as actions are recorded, and as retries fall due.
-pub async fn run(bot: Arc<Bot>, clients: Clients, wake: Arc<Wake>) {
+pub async fn run(courier: Courier, clients: Clients, wake: Arc<Wake>) {
     let mut queue: Queue<tokio::task::Id> = Queue::default();
     let mut tasks = tokio::task::JoinSet::new();
-    let overflow = bot.overflow.clone();
+    let overflow = courier.overflow.clone();
     let mut discovered: Option<Instant> = None;
     loop {
         if discovered.is_none_or(|at| at.elapsed() >= REDISCOVER) {
-            match bot.with_store(|s| s.pending_guilds()) {
+            match courier.with_store(|s| s.pending_guilds()) {
                 Ok(guilds) => {
                     guilds.into_iter().for_each(|g| queue.recorded(g));
                     discovered = Some(Instant::now());
@@ -160,12 +208,12 @@ pub async fn run(bot: Arc<Bot>, clients: Clients, wake: Arc<Wake>) {
             }
         }
         wake.take().into_iter().for_each(|g| queue.recorded(g));
-        let now = bot.now();
-        while let Some(start) = bot.with_store(|s| Ok(queue.next_start(now, s))).unwrap_or(None) {
+        let now = courier.now();
+        while let Some(start) = courier.with_store(|s| Ok(queue.next_start(now, s))).unwrap_or(None) {
             let crowded = queue.is_crowded(start.guild);
             let http = if crowded { clients.crowded.clone() } else { clients.http.clone() };
-            let (bot, actions) = (bot.clone(), start.actions.clone());
-            let delivery = async move { deliver_all(&bot, &http, actions).await };
+            let (courier, actions) = (courier.clone(), start.actions.clone());
+            let delivery = async move { deliver_all(&courier, &http, actions).await };
             let task = if crowded { tasks.spawn_on(delivery, &overflow) } else { tasks.spawn(delivery) };
             queue.started(task.id(), &start);
         }
@@ -174,7 +222,7 @@ pub async fn run(bot: Arc<Bot>, clients: Clients, wake: Arc<Wake>) {
                 Ok((id, delivered)) => queue.finished(&id, delivered),
                 Err(e) => {
                     tracing::error!(error = %e, "an outbox delivery task failed; its actions will be tried again");
-                    queue.finished(&e.id(), Delivered::Lost { at: bot.now() + AFTER_A_LOST_TASK });
+                    queue.finished(&e.id(), Delivered::Lost { at: courier.now() + AFTER_A_LOST_TASK });
                 }
             },
             () = wake.notify.notified() => {}
@@ -185,9 +233,9 @@ pub async fn run(bot: Arc<Bot>, clients: Clients, wake: Arc<Wake>) {
 
 /// Carries out a message's actions in order; stops at one that is to be tried again later, since
 /// a later action may depend on it (the alert mentions the author if the DM failed).
-async fn deliver_all(bot: &Bot, http: &Http, actions: Vec<Pending>) -> Delivered {
+async fn deliver_all(courier: &Courier, http: &Http, actions: Vec<Pending>) -> Delivered {
     for (i, pending) in actions.iter().enumerate() {
-        if let Some(at) = deliver(bot, http, pending).await {
+        if let Some(at) = deliver(courier, http, pending).await {
             return Delivered::Stopped { at, left: actions[i..].iter().map(|p| p.id).collect() };
         }
     }
@@ -195,35 +243,35 @@ async fn deliver_all(bot: &Bot, http: &Http, actions: Vec<Pending>) -> Delivered
 }
 
 /// Carries out one action and records the result. `Some(time)` when it is to be tried again then.
-async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> Option<u64> {
+async fn deliver(courier: &Courier, http: &Http, p: &Pending) -> Option<u64> {
     let act: Act = match serde_json::from_str(&p.payload) {
         Ok(act) => act,
         Err(e) => {
             tracing::error!(action = p.id, error = %e, "an unreadable outbox entry; marking it failed");
-            let _ = bot.with_store(|s| s.mark_failed(p.id, "unreadable payload", bot.now()));
+            let _ = courier.with_store(|s| s.mark_failed(p.id, "unreadable payload", courier.now()));
             return None;
         }
     };
     let message = p.message_id.unwrap_or_default();
-    let result = carry_out(bot, http, &act, message).await;
-    let now = bot.now();
+    let result = carry_out(courier, http, &act, message).await;
+    let now = courier.now();
     match result {
         Ok(()) => {
-            let _ = bot.with_store(|s| s.mark_sent(p.id, now));
-            count_success(bot, &act);
+            let _ = courier.with_store(|s| s.mark_sent(p.id, now));
+            count_success(courier, &act);
             None
         }
         Err(e) => match classify(&e) {
             Failure::DmsClosed => {
-                bot.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
+                courier.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(action = p.id, message, "the author's DMs are closed; the alert will mention them");
-                let _ = bot.with_store(|s| s.mark_failed(p.id, "dms_closed", now));
+                let _ = courier.with_store(|s| s.mark_failed(p.id, "dms_closed", now));
                 None
             }
             Failure::Permanent => {
-                bot.counters.failures.fetch_add(1, Ordering::Relaxed);
+                courier.counters.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(action = p.id, kind = act.kind(), message, error = %e, "an action can never succeed; giving it up");
-                let _ = bot.with_store(|s| s.mark_failed(p.id, &short(&e), now));
+                let _ = courier.with_store(|s| s.mark_failed(p.id, &short(&e), now));
                 None
             }
             Failure::Transient => {
@@ -235,7 +283,7 @@ async fn deliver(bot: &Bot, http: &Http, p: &Pending) -> Option<u64> {
                     retry_in_s = delay,
                     "delivery failed for now"
                 );
-                let _ = bot.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay));
+                let _ = courier.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay));
                 Some(now + delay)
             }
         },
@@ -246,25 +294,25 @@ fn short(e: &serenity::Error) -> String {
     e.to_string().chars().take(200).collect()
 }
 
-fn count_success(bot: &Bot, act: &Act) {
-    let c = &bot.counters;
+fn count_success(courier: &Courier, act: &Act) {
+    let c = &courier.counters;
     match act {
         Act::Remove { .. } => c.removed.fetch_add(1, Ordering::Relaxed),
         Act::Reply { .. } => c.acknowledgements.fetch_add(1, Ordering::Relaxed),
         Act::Share { .. } => c.feedback_shared.fetch_add(1, Ordering::Relaxed),
         Act::Resolve { .. } => c.resolved_by_edit.fetch_add(1, Ordering::Relaxed),
-        Act::Dm { .. } | Act::Alert { .. } | Act::Reminder { .. } => 0,
+        Act::Dm { .. } | Act::Alert { .. } | Act::Reminder { .. } | Act::Staff { .. } => 0,
     };
 }
 
-async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<(), serenity::Error> {
+async fn carry_out(courier: &Courier, http: &Http, act: &Act, message: u64) -> Result<(), serenity::Error> {
     match act {
         Act::Remove { channel, message } => {
             with_retry("remove message", || ChannelId::new(*channel).delete_message(http, MessageId::new(*message)))
                 .await
         }
         Act::Dm { author, notice, if_removed } => {
-            let removed = bot.action_sent("remove", message);
+            let removed = courier.action_sent("remove", message);
             let chosen = match (removed, if_removed) {
                 (true, Some(n)) => n,
                 _ => notice,
@@ -287,10 +335,10 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
         }
         Act::Alert { channel, author, notice } => {
             let mut n = notice.clone();
-            if bot.action_sent("remove", message) {
+            if courier.action_sent("remove", message) {
                 notice::mark_removed(&mut n);
             }
-            let dms_closed = bot.action_failed("dm", message);
+            let dms_closed = courier.action_failed("dm", message);
             if dms_closed {
                 notice::mention_closed_dms(&mut n, *author);
             }
@@ -312,7 +360,7 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
             }
             let posted =
                 with_retry("post alert", || ChannelId::new(*channel).send_message(http, create.clone())).await?;
-            let _ = bot.with_store(|s| s.set_alert(message, *channel, posted.id.get()));
+            let _ = courier.with_store(|s| s.set_alert(message, *channel, posted.id.get()));
             Ok(())
         }
         Act::Reply { channel, message, text } => {
@@ -329,7 +377,7 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
                 .map(|_| ())
         }
         Act::Resolve { notice } => {
-            let Some((channel, alert)) = bot.with_store(|s| s.flag(message)).ok().flatten().and_then(|f| f.alert)
+            let Some((channel, alert)) = courier.with_store(|s| s.flag(message)).ok().flatten().and_then(|f| f.alert)
             else {
                 // The alert was never posted (its channel is gone): nothing to update.
                 tracing::info!(message, "no alert to resolve");
@@ -349,6 +397,10 @@ async fn carry_out(bot: &Bot, http: &Http, act: &Act, message: u64) -> Result<()
             with_retry("post reminder", || ChannelId::new(*channel).send_message(http, create.clone()))
                 .await
                 .map(|_| ())
+        }
+        Act::Staff { channel, notice } => {
+            let create = CreateMessage::new().embed(embed(notice));
+            with_retry("tell staff", || ChannelId::new(*channel).send_message(http, create.clone())).await.map(|_| ())
         }
     }
 }

@@ -16,15 +16,16 @@ use crate::stagnation::{self, ChannelActivity};
 const PURGE_EVERY: u64 = 3600;
 
 pub async fn run(bot: Arc<Bot>) {
-    let every = bot.setup.config.stagnation.check_every.max(Duration::from_millis(200));
     let mut last_purge = 0u64;
     loop {
+        // Read each time round: a reload may have changed it.
+        let every = bot.live().setup.config.stagnation.check_every.max(Duration::from_millis(200));
         tokio::time::sleep(every).await;
         let now = bot.now();
         remind(&bot, now);
         if now.saturating_sub(last_purge) >= PURGE_EVERY {
             last_purge = now;
-            let cutoff = now.saturating_sub(bot.setup.config.retention.retention.as_secs());
+            let cutoff = now.saturating_sub(bot.live().setup.config.retention.retention.as_secs());
             match bot.with_store(|s| s.purge(cutoff)) {
                 Ok(p) => tracing::info!(
                     flags = p.flags,
@@ -49,7 +50,9 @@ fn remind(bot: &Bot, now: u64) {
             })
             .collect();
         let Ok(used) = bot.with_store(|s| s.tips_used()) else { continue };
-        for reminder in stagnation::due(&bot.setup.config.stagnation, &bot.setup.config.tips, &activity, &used, now) {
+        let live = bot.live();
+        let config = &live.setup.config;
+        for reminder in stagnation::due(&config.stagnation, &config.tips, &activity, &used, now) {
             let days = reminder.quiet_for / 86_400;
             let notice = Notice {
                 title: "A quiet channel".to_string(),
