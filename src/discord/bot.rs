@@ -9,8 +9,11 @@
 //! ids already handled are remembered, so a resumed gateway session that replays a message does
 //! not act twice.
 //!
-//! The configuration the bot runs on is [`Live`], swapped whole by [`Bot::reload`]: each handler
-//! reads it once, at its start, and finishes on it.
+//! The configuration the bot runs on is [`Live`], swapped whole by [`Bot::reload`]. Nothing waits
+//! for the swap and nothing is dropped: a decision is queued with one configuration's rules and
+//! thresholds together and finishes on them; a message handled across the swap may have its channel
+//! and author checked on one configuration and be decided on the next, as if it had arrived a moment
+//! earlier or later.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -165,7 +168,7 @@ impl Bot {
         })
     }
 
-    /// The configuration running now. A handler reads it once and keeps it to its end.
+    /// The configuration running now (a reload swaps it; what was read stays valid).
     pub fn live(&self) -> Arc<Live> {
         self.live.read().map(|l| l.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
@@ -184,7 +187,10 @@ impl Bot {
     /// (events being handled finish on the one they started with; none is dropped). If not, the
     /// running one stays and every problem is posted in each guild's alert channel.
     pub async fn reload(&self) -> Reloaded {
-        let Some(dir) = self.config_dir.clone() else { return Reloaded::Embedded };
+        let Some(dir) = self.config_dir.clone() else {
+            tracing::info!("running on the built-in configuration; there is no directory to reload");
+            return Reloaded::Embedded;
+        };
         let origin = dir.display().to_string();
         // Reading files and compiling the rules takes a while: off the runtime's workers.
         let loaded = tokio::task::spawn_blocking(move || Setup::load(Some(&dir))).await.unwrap_or_else(|_| {

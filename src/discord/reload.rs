@@ -1,9 +1,10 @@
 //! Reloading the configuration while the bot runs (SIGHUP, or `/bedside reload` from staff).
 //!
 //! The configuration directory is read and validated again, exactly as at start. If it is valid,
-//! the bot swaps it in whole (see `Bot::reload`): an event already being handled finishes on the
-//! configuration it started with, the next one starts on the new one, and none is dropped. If it is
-//! not, the running configuration stays, and staff are told every problem in the alert channel.
+//! the bot swaps it in whole (see `Bot::reload`): nothing waits for the swap, a decision already
+//! queued finishes on the rules it was queued with, the next ones use the new configuration, and no
+//! event is dropped. If it is not, the running configuration stays, and staff are told every
+//! problem in the alert channel.
 
 use crate::config::ConfigError;
 use crate::notice::Notice;
