@@ -135,6 +135,7 @@ pub enum Format {
 pub fn main() -> ExitCode {
     // Secrets and settings may come from a .env file; a missing file is fine.
     let _ = dotenvy::dotenv();
+    crate::logs::install_panic_hook();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -201,9 +202,7 @@ fn run_bot(setup: Setup, overrides: crate::discord::Overrides, shards: Option<u3
             return Ok(ExitCode::from(2));
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bedside=info,serenity=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+    crate::logs::init_stderr();
     tune_malloc();
     release_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;

@@ -22,6 +22,7 @@
 //! - [`scan`]: audits exports into a [`scan::Report`].
 //! - [`store`]: SQLite: flags, acknowledgements, activity, and the outbox of actions to deliver.
 //! - [`discord`]: the live bot on serenity (gather → `policy` decides → record → deliver).
+//! - [`logs`]: logging that never carries content, whatever a dependency logs; the panic hook.
 //! - [`cli`]: the `bedside` command line.
 
 pub mod acknowledge;
@@ -30,6 +31,7 @@ pub mod config;
 pub mod detect;
 pub mod discord;
 pub mod export;
+pub mod logs;
 pub mod notice;
 pub mod policy;
 pub mod report;

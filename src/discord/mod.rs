@@ -165,5 +165,6 @@ pub async fn run(
     chores.abort();
     reloads.abort();
     drop(overflow);
+    crate::logs::report_withheld();
     ended
 }

@@ -207,6 +207,20 @@ impl FakeDiscord {
         self.finish(outcome)
     }
 
+    /// Sends `text` exactly as given, as a gateway frame on the shard that carries `guild`: no
+    /// validation and no sequence number (for frames serenity cannot even read as an envelope).
+    pub fn send_raw_frame(&self, guild: Option<u64>, text: String) -> Result<(), FakeError> {
+        let st = self.lock();
+        let shard = st.gateway.shard_of(guild);
+        match st.gateway.sessions.get(shard).and_then(|s| s.conn.as_ref()) {
+            Some(conn) => {
+                let _ = conn.tx.send(Outgoing::Frame { text, seq: None });
+                Ok(())
+            }
+            None => Err(FakeError::NotConnected(format!("shard {shard} has no gateway connection"))),
+        }
+    }
+
     fn resolve_place(&self, st: &State, channel_id: u64, guild_id: Option<u64>) -> Result<Place, FakeError> {
         match guild_id {
             Some(g) if self.shared.world.guild(g).is_none() => {
