@@ -144,3 +144,31 @@ fn config_check_command_exits_2_with_every_problem_and_0_when_valid() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("thresholds.feedback = -1") && err.contains("staff.roles is empty"), "{err}");
 }
+
+#[test]
+fn zero_ids_and_numbers_that_are_not_finite_are_reported_like_any_other_problem() {
+    let dir = copy_config();
+    let d = dir.path();
+    edit(d, "bedside.toml", "alert_channel = \"staff-alerts\"", "alert_channel = \"0\"");
+    edit(d, "bedside.toml", "roles = [\"Staff\",", "roles = [\"000\", \"Staff\",");
+    edit(d, "bedside.toml", "stale_after_days = 5", "stale_after_days = nan");
+    edit(d, "tips.toml", "cooloff_days = 30", "cooloff_days = nan");
+    let text = Setup::load(Some(d)).expect_err("must be rejected").to_string();
+    for expected in [
+        "bedside.toml: discord.alert_channel: `0` is not a Discord id",
+        "bedside.toml: staff.roles: `000` is not a Discord id",
+        "bedside.toml: stagnation.stale_after_days = NaN is out of range",
+        "tips.toml: cooloff_days = NaN is out of range",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    edit(d, "tips.toml", "cooloff_days = nan", "cooloff_days = inf");
+    let text = Setup::load(Some(d)).expect_err("must be rejected").to_string();
+    assert!(text.contains("tips.toml: cooloff_days = inf is out of range"), "{text}");
+
+    let bin = env!("CARGO_BIN_EXE_bedside");
+    let checked = Command::new(bin).args(["config", "check"]).arg(d).output().expect("runs");
+    assert_eq!(checked.status.code(), Some(2), "reported, not a panic");
+    let err = String::from_utf8_lossy(&checked.stderr);
+    assert!(err.contains("`0` is not a Discord id") && err.contains("cooloff_days = inf"), "{err}");
+}

@@ -419,6 +419,24 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         staff_words,
     };
 
+    // A channel or role given by id: Discord's ids are 1 or more (serenity panics on 0).
+    let ids = s.staff.roles.iter().map(|r| ("staff.roles", r)).chain(
+        s.discord.watch.iter().map(|c| ("discord.watch", c)).chain(
+            [
+                ("discord.alert_channel", &s.discord.alert_channel),
+                ("discord.feedback_channel", &s.discord.feedback_channel),
+                ("discord.reminder_channel", &s.discord.reminder_channel),
+            ]
+            .into_iter()
+            .filter_map(|(field, c)| Some((field, c.as_ref()?))),
+        ),
+    );
+    for (field, id) in ids {
+        let id = id.trim().trim_start_matches('#');
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && id.parse::<u64>().map_or(true, |n| n == 0) {
+            problems.file(f, format!("{field}: `{id}` is not a Discord id (ids are whole numbers from 1 up)"));
+        }
+    }
     if s.staff.roles.iter().all(|r| r.trim().is_empty()) {
         problems.file(f, "staff.roles is empty: Bedside could not tell staff from patients");
     }
@@ -887,9 +905,11 @@ fn placeholders(template: &str) -> impl Iterator<Item = &str> {
 }
 
 fn validate_tips(raw: raw::Tips, problems: &mut Problems) -> TipBook {
-    let days = raw.cooloff_days.unwrap_or(30.0);
+    let mut days = raw.cooloff_days.unwrap_or(30.0);
     if !(0.0..=3650.0).contains(&days) {
+        // NaN is never in range; the default stands in so loading can go on to report the rest.
         problems.file(TIPS, format!("cooloff_days = {days} is out of range (0 to 3650)"));
+        days = 30.0;
     }
     if raw.tip.is_empty() {
         problems.file(TIPS, "no [[tip]] entries: reminders would have nothing to suggest");
@@ -916,7 +936,7 @@ fn validate_tips(raw: raw::Tips, problems: &mut Problems) -> TipBook {
             Some(Tip { id: t.id, kind, topic: t.topic, text: t.text.trim().to_string() })
         })
         .collect();
-    TipBook { cooloff: Duration::from_secs_f64(days.clamp(0.0, 3650.0) * 86400.0), tips }
+    TipBook { cooloff: Duration::from_secs_f64(days * 86400.0), tips }
 }
 
 #[cfg(test)]
