@@ -170,6 +170,63 @@ fn corpus_precision_and_recall_per_label() {
         }
     }
     assert!(failures.is_empty(), "tune split below the bar: {failures:?}");
+    holdout_holds_the_readmes_figures(&holdout);
+}
+
+/// How far a holdout figure may fall below the README's before the test fails.
+const HOLDOUT_SLACK: f64 = 0.03;
+
+/// The holdout figures the README records, per label: (precision, recall, F1). Read from the
+/// detection table's rows (`| medical_advice | tune P | tune R | tune F1 | holdout P | holdout R |
+/// holdout F1 |`), whose header names the holdout columns.
+fn readme_holdout_figures() -> Vec<(Label, [f64; 3])> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
+    let header = readme
+        .lines()
+        .position(|l| l.starts_with('|') && l.contains("holdout precision"))
+        .expect("the README has the detection table (a header with `holdout precision`)");
+    let rows: Vec<&str> = readme.lines().skip(header + 2).take_while(|l| l.starts_with('|')).collect();
+    Label::ALL
+        .iter()
+        .map(|label| {
+            let row = rows
+                .iter()
+                .find(|r| r.trim_start_matches('|').trim().starts_with(label.as_str()))
+                .unwrap_or_else(|| panic!("the README's detection table has no row for {label}"));
+            let cells: Vec<f64> = row.split('|').filter_map(|c| c.trim().parse().ok()).collect();
+            assert_eq!(cells.len(), 6, "the README's row for {label} has six figures: {row}");
+            (*label, [cells[3], cells[4], cells[5]])
+        })
+        .collect()
+}
+
+/// The holdout split is never tuned against, but it must not get worse unnoticed: each figure may
+/// fall at most [`HOLDOUT_SLACK`] below the one the README records (update the README when a change
+/// is meant to move them).
+fn holdout_holds_the_readmes_figures(holdout: &Evaluation) {
+    let mut failures = Vec::new();
+    for (label, recorded) in readme_holdout_figures() {
+        let c = &holdout.per_label[&label];
+        for (name, now, then) in [
+            ("precision", c.precision(), recorded[0]),
+            ("recall", c.recall(), recorded[1]),
+            ("F1", c.f1(), recorded[2]),
+        ] {
+            if now < then - HOLDOUT_SLACK {
+                failures.push(format!("{label} holdout {name} {now:.3} < README's {then:.3} - {HOLDOUT_SLACK}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "holdout figures dropped below the README's: {failures:?}");
+}
+
+#[test]
+fn the_holdout_check_reads_every_label_from_the_readme() {
+    let figures = readme_holdout_figures();
+    assert_eq!(figures.len(), Label::ALL.len());
+    for (label, [p, r, f1]) in figures {
+        assert!([p, r, f1].iter().all(|x| (0.0..=1.0).contains(x) && *x > 0.0), "{label}: {p} {r} {f1}");
+    }
 }
 
 /// The identifiers pass that masks a patient's words must find exactly what a full staff analysis
