@@ -49,8 +49,9 @@ fn findings_field(flag: &Flag) -> String {
 }
 
 fn fix_field(flag: &Flag) -> Option<String> {
-    let mut fixes: Vec<&str> = flag.points.iter().filter_map(|p| p.fix.as_deref()).collect();
-    fixes.dedup();
+    // Each fix once, in the order of the findings (`dedup` alone keeps repeats that are not adjacent).
+    let mut seen = std::collections::HashSet::new();
+    let fixes: Vec<&str> = flag.points.iter().filter_map(|p| p.fix.as_deref()).filter(|f| seen.insert(*f)).collect();
     (!fixes.is_empty()).then(|| clip(&fixes.iter().map(|f| format!("• {f}")).collect::<Vec<_>>().join("\n"), FIELD_MAX))
 }
 
@@ -107,16 +108,20 @@ pub fn staff_alert_base(flag: &Flag) -> Notice {
         ("Excerpt (identifiers hidden)".to_string(), clip(&flag.excerpt, FIELD_MAX)),
         ("Message".to_string(), flag.link.clone()),
     ];
-    Notice {
-        title: format!("Flag: {}", labels.join(" + ")),
-        description: format!(
+    let description = if flag.unverified {
+        format!(
+            "A post by <@{}> was flagged ({} severity). Bedside could not look up their roles, so it checked the \
+             post as a staff post's would be. They may be a patient: they were not told, and nothing was posted \
+             publicly.",
+            flag.author, flag.severity
+        )
+    } else {
+        format!(
             "A staff post by <@{}> was flagged ({} severity). The author was told privately.",
             flag.author, flag.severity
-        ),
-        fields,
-        colour: RED,
-        content: None,
-    }
+        )
+    };
+    Notice { title: format!("Flag: {}", labels.join(" + ")), description, fields, colour: RED, content: None }
 }
 
 /// The alert after an edit fixed the flagged message.
@@ -225,6 +230,7 @@ mod tests {
             severity: Severity::High,
             excerpt: "call [name] at [phone]".into(),
             remove: false,
+            unverified: false,
         }
     }
 

@@ -40,6 +40,9 @@ pub fn is_staff<'a>(
 pub enum Author {
     Staff,
     Patient,
+    /// A member whose roles could not be learned (a failed member lookup): not taken for a patient.
+    /// The post is checked as staff's would be, and a flag goes to staff alone (see [`Flag::unverified`]).
+    Unknown,
     Bot,
     Webhook,
     /// Bedside itself.
@@ -122,11 +125,17 @@ pub struct Flag {
     pub excerpt: String,
     /// Config says this severity also removes the message; the author then gets their text back.
     pub remove: bool,
+    /// The author's roles could not be learned: they may be a patient. The flag goes to the staff
+    /// alert only — no DM to the author, no removal — and staff are told why.
+    pub unverified: bool,
 }
 
 impl Flag {
+    /// The rules that flagged it, each once, sorted: what the store keeps, reports count and an
+    /// edit's re-check compares (so the order findings came in cannot matter).
     pub fn rule_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.points.iter().map(|p| p.rule.as_str()).collect();
+        ids.sort_unstable();
         ids.dedup();
         ids
     }
@@ -194,7 +203,8 @@ pub fn decide(config: &Config, detector: &Detector, m: &Incoming<'_>, ledger: &d
         _ if m.system => return Outcome::Skip(Skip::System),
         _ if !m.watched => return Outcome::Skip(Skip::NotWatched),
         _ if m.text.trim().is_empty() => return Outcome::Skip(Skip::Empty),
-        Author::Staff => Role::Staff,
+        // Checked as staff's post would be; a patient's feedback is then never acknowledged publicly.
+        Author::Staff | Author::Unknown => Role::Staff,
         Author::Patient => Role::Patient,
     };
     let analysis = detector.analyze(&Message::new(m.text, role).reply(m.is_reply).mentions(m.mentions));
@@ -223,7 +233,8 @@ fn flag(config: &Config, detector: &Detector, m: &Incoming<'_>, analysis: &Analy
         points,
         severity,
         excerpt: excerpt(m.text, &analysis.findings),
-        remove: config.remove_at.is_some_and(|at| severity >= at),
+        remove: config.remove_at.is_some_and(|at| severity >= at) && m.author != Author::Unknown,
+        unverified: m.author == Author::Unknown,
     })
 }
 
@@ -303,7 +314,7 @@ pub enum EditOutcome {
 /// Decides what an edit changes. `was_flagged`: whether Bedside has an open flag for the message.
 /// Only staff messages are re-checked (feedback is acknowledged once).
 pub fn decide_edit(config: &Config, detector: &Detector, m: &Incoming<'_>, was_flagged: bool) -> EditOutcome {
-    if m.author != Author::Staff || m.system || !m.watched {
+    if !matches!(m.author, Author::Staff | Author::Unknown) || m.system || !m.watched {
         return EditOutcome::Nothing;
     }
     let analysis = detector.analyze(&Message::new(m.text, Role::Staff).reply(m.is_reply).mentions(m.mentions));
@@ -331,6 +342,31 @@ mod tests {
             roles: vec!["staff".into(), "1100".into()],
             fallback_permission: Some("manage_messages".into()),
         }
+    }
+
+    #[test]
+    fn a_flag_lists_each_rule_once_sorted_whatever_order_its_findings_came_in() {
+        let point = |rule: &str| Point {
+            label: Label::PatientDetails,
+            rule: rule.into(),
+            reason: "r".into(),
+            severity: Severity::High,
+            fix: None,
+        };
+        let flag = Flag {
+            message: 1,
+            channel: 2,
+            guild: None,
+            author: 3,
+            link: String::new(),
+            labels: vec![Label::PatientDetails],
+            points: vec![point("id.phone"), point("id.dob"), point("id.phone")],
+            severity: Severity::High,
+            excerpt: String::new(),
+            remove: false,
+            unverified: false,
+        };
+        assert_eq!(flag.rule_ids(), ["id.dob", "id.phone"]);
     }
 
     #[test]
@@ -396,6 +432,26 @@ mod tests {
         assert!(!f.excerpt.contains("Alvarez") && !f.excerpt.contains("0138"), "{}", f.excerpt);
         assert_eq!(f.link, "https://discord.com/channels/1/7/42");
         assert!(!f.remove, "the default config never removes");
+    }
+
+    #[test]
+    fn an_author_whose_roles_are_unknown_is_checked_as_staff_flagged_to_staff_only_and_never_acknowledged() {
+        let s = setup();
+        let mut config = (*s.config).clone();
+        config.remove_at = Some(Severity::High);
+        let m = incoming(Author::Unknown, "take 400mg ibuprofen every 6 hours");
+        let Outcome::Flag(f) = decide(&config, &s.detector, &m, &HashMap::new(), NOW) else { panic!("flag expected") };
+        assert!(f.unverified && !f.remove, "alert only: never removed, the author not told");
+        let staff = incoming(Author::Staff, "take 400mg ibuprofen every 6 hours");
+        let Outcome::Flag(f) = decide(&config, &s.detector, &staff, &HashMap::new(), NOW) else { panic!("flag") };
+        assert!(!f.unverified && f.remove, "the control: a known staff member's flag");
+        let praise = "The front desk was so kind to my mum today, thank you!";
+        let as_patient = decide(&config, &s.detector, &incoming(Author::Patient, praise), &HashMap::new(), NOW);
+        assert!(matches!(as_patient, Outcome::Feedback(_)), "the control: a patient's praise is acknowledged");
+        let unknown = decide(&config, &s.detector, &incoming(Author::Unknown, praise), &HashMap::new(), NOW);
+        assert_eq!(unknown, Outcome::Clean, "an unknown author's praise gets no public reply");
+        let edited = decide_edit(&config, &s.detector, &m, false);
+        assert!(matches!(edited, EditOutcome::Flag(f) if f.unverified), "edits are checked the same way");
     }
 
     #[test]

@@ -128,7 +128,8 @@ pub fn build(data: &ReportData, now: u64) -> Report {
         for l in &f.labels {
             *by_label.entry(l.clone()).or_default() += 1;
         }
-        for r in &f.rules {
+        // A flag counts once per rule, however its rules were listed.
+        for r in f.rules.iter().collect::<std::collections::BTreeSet<_>>() {
             *by_rule.entry(r.clone()).or_default() += 1;
         }
         if let (Some(resolved), "resolved_by_edit") = (f.resolved_at, f.status.as_str()) {

@@ -227,6 +227,7 @@ impl<'d> Scanner<'d> {
                     *r.flags_by_label.entry(*label).or_default() += 1;
                 }
                 let mut rules: Vec<String> = analysis.counted().map(|f| f.rule.to_string()).collect();
+                rules.sort_unstable();
                 rules.dedup();
                 for rule in &rules {
                     *r.flags_by_rule.entry(rule.clone()).or_default() += 1;

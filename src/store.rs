@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_post_counts.sql"),
     include_str!("../migrations/0003_outbox_guild.sql"),
     include_str!("../migrations/0004_outbox_pending_index.sql"),
+    include_str!("../migrations/0005_erasure_owed.sql"),
 ];
 
 /// Where the database is when `DATABASE_URL` is not set.
@@ -112,7 +113,12 @@ pub struct Purged {
     pub acknowledgements: usize,
     pub handled: usize,
     pub outbox: usize,
+    /// Actions still pending after `retention_days`: given up (marked failed), payloads erased.
+    pub given_up: usize,
 }
+
+/// Why an action still pending after the retention period is given up (its `last_error`).
+pub const GIVEN_UP: &str = "given up: still pending after retention_days";
 
 /// How many pages the WAL may hold before a commit checkpoints it (see `prepare`).
 const CHECKPOINT_PAGES: i64 = 250;
@@ -316,7 +322,7 @@ impl Store {
                     message_id: to_u64(r.get(1)?),
                     channel_id: to_u64(r.get(2)?),
                     author_id: to_u64(r.get(3)?),
-                    rules: r.get::<_, String>(4)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                    rules: sorted_rules(&r.get::<_, String>(4)?),
                     status: r.get(5)?,
                     excerpt: r.get(6)?,
                     alert: match alert {
@@ -439,7 +445,7 @@ impl Store {
             params![id, to_i64(now)],
         )?;
         if held_text {
-            forget_old_pages(&conn)?;
+            forget_old_pages(&conn, now)?;
         }
         Ok(())
     }
@@ -464,7 +470,7 @@ impl Store {
             params![id, error, to_i64(now)],
         )?;
         if held_text {
-            forget_old_pages(&conn)?;
+            forget_old_pages(&conn, now)?;
         }
         Ok(())
     }
@@ -577,21 +583,48 @@ impl Store {
         Ok(())
     }
 
-    /// Removes flags, acknowledgements, handled ids and finished outbox rows older than `cutoff`
-    /// (retention). Pending actions are kept whatever their age: nothing is lost.
-    pub fn purge(&self, cutoff: u64) -> Result<Purged, StoreError> {
+    /// Removes flags, acknowledgements, handled ids and outbox rows finished before `cutoff`
+    /// (retention). An action still pending that was recorded before `cutoff` is given up: marked
+    /// failed ([`GIVEN_UP`]) with its payload erased, and kept as a finished row for another retention
+    /// period. (A removal DM that never gets through must not keep the author's text for ever.)
+    pub fn purge(&self, cutoff: u64, now: u64) -> Result<Purged, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let c = to_i64(cutoff);
+        let given_up = tx.execute(
+            "UPDATE outbox SET status = 'failed', payload = '', last_error = ?2, done_at = ?3
+             WHERE status = 'pending' AND created_at < ?1",
+            params![c, GIVEN_UP, to_i64(now)],
+        )?;
         let purged = Purged {
             flags: tx.execute("DELETE FROM flags WHERE created_at < ?1", [c])?,
             acknowledgements: tx.execute("DELETE FROM acknowledgements WHERE created_at < ?1", [c])?,
             handled: tx.execute("DELETE FROM handled WHERE handled_at < ?1", [c])?,
-            outbox: tx.execute("DELETE FROM outbox WHERE status != 'pending' AND created_at < ?1", [c])?,
+            outbox: tx
+                .execute("DELETE FROM outbox WHERE status != 'pending' AND COALESCE(done_at, created_at) < ?1", [c])?,
+            given_up,
         };
         tx.execute("DELETE FROM tips_used WHERE used_at < ?1", [c])?;
         tx.commit()?;
+        if given_up > 0 {
+            forget_old_pages(&conn, now)?;
+        }
         Ok(purged)
+    }
+
+    /// Whether an erasure's checkpoint could not truncate the WAL and is still to be retried.
+    pub fn erasure_owed(&self) -> Result<bool, StoreError> {
+        Ok(one(&self.conn(), "SELECT COUNT(*) FROM erasure_owed", [], |r| r.get::<_, i64>(0))? > 0)
+    }
+
+    /// Tries an owed erasure's checkpoint again; `true` when nothing is owed any more.
+    pub fn retry_erasure(&self, now: u64) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let owed: i64 = one(&conn, "SELECT COUNT(*) FROM erasure_owed", [], |r| r.get(0))?;
+        if owed == 0 {
+            return Ok(true);
+        }
+        forget_old_pages(&conn, now)
     }
 
     /// What a report of `since ..= now` is built from.
@@ -612,7 +645,7 @@ impl Store {
                 Ok(FlagRow {
                     created_at: to_u64(r.get(0)?),
                     labels: split(r.get(1)?),
-                    rules: split(r.get(2)?),
+                    rules: sorted_rules(&r.get::<_, String>(2)?),
                     status: r.get(3)?,
                     resolved_at: r.get::<_, Option<i64>>(4)?.map(to_u64),
                 })
@@ -655,7 +688,12 @@ impl Store {
 
 impl AckLedger for Store {
     fn last_acknowledged(&self, author: u64, channel: u64) -> Option<u64> {
-        last_reply(&self.conn(), author, channel, None).ok().flatten()
+        // On an error the cooldown is not known here; `record_feedback` checks it again inside the
+        // transaction that records the reply, so a second reply is still refused there.
+        last_reply(&self.conn(), author, channel, None)
+            .inspect_err(|e| tracing::error!(author, channel, error = %e, "could not read the cooldown's ledger"))
+            .ok()
+            .flatten()
     }
 }
 
@@ -691,6 +729,12 @@ fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
     })
 }
 
+/// A stored rule list, each rule once and sorted (rows written before rules were sorted may not be).
+fn sorted_rules(stored: &str) -> Vec<String> {
+    let rules: std::collections::BTreeSet<&str> = stored.split(',').filter(|s| !s.is_empty()).collect();
+    rules.into_iter().map(str::to_string).collect()
+}
+
 /// Whether an outbox entry carries an author's own text (a removed message's DM).
 fn holds_author_text(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     let payload: Option<String> =
@@ -699,9 +743,23 @@ fn holds_author_text(conn: &Connection, id: i64) -> Result<bool, StoreError> {
 }
 
 /// Checkpoints the WAL into the database and truncates it, so pages that held erased text are gone.
-fn forget_old_pages(conn: &Connection) -> Result<(), StoreError> {
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
+/// SQLite answers "busy" when a reader still uses an older snapshot, so the WAL cannot be reset
+/// (its busy handler has by then waited the busy timeout for the reader): the erasure is then
+/// recorded as owed (`erasure_owed`) and [`Store::retry_erasure`] tries again until it truncates.
+/// `true` when the WAL was truncated (and nothing is owed any more).
+fn forget_old_pages(conn: &Connection, now: u64) -> Result<bool, StoreError> {
+    // Cleared before the checkpoint, so a truncated WAL is left empty; put back if it is busy.
+    let owed_since: Option<i64> = one(conn, "SELECT since FROM erasure_owed", [], |r| r.get(0)).optional()?;
+    if owed_since.is_some() {
+        exec(conn, "DELETE FROM erasure_owed", [])?;
+    }
+    // (busy, frames in the WAL, frames checkpointed); an in-memory database answers (0, -1, -1).
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy == 0 {
+        return Ok(true);
+    }
+    exec(conn, "INSERT OR IGNORE INTO erasure_owed (id, since) VALUES (1, ?1)", [owed_since.unwrap_or(to_i64(now))])?;
+    Ok(false)
 }
 
 /// Claims a message id for this decision (alone, or inside a transaction that records it); false
@@ -792,6 +850,7 @@ pub(crate) mod tests {
             severity: Severity::High,
             excerpt: "call [name] at [phone]".into(),
             remove: false,
+            unverified: false,
         }
     }
 
@@ -962,10 +1021,59 @@ pub(crate) mod tests {
         store.mark_sent(p.id, NOW - 200 * 86400).expect("sent");
         store.record_flag(&flag(2), &[dm("{}")], NOW - 200 * 86400).expect("old, still pending");
         store.record_flag(&flag(3), &[], NOW).expect("new");
-        let purged = store.purge(NOW - 180 * 86400).expect("purge");
-        assert_eq!(purged, Purged { flags: 2, acknowledgements: 0, handled: 2, outbox: 1 });
+        store.record_flag(&flag(4), &[dm("{}")], NOW - 10 * 86400).expect("recent, pending");
+        let purged = store.purge(NOW - 180 * 86400, NOW).expect("purge");
+        assert_eq!(purged, Purged { flags: 2, acknowledgements: 0, handled: 2, outbox: 1, given_up: 1 });
         assert!(store.flag(3).expect("read").is_some());
-        assert_eq!(store.pending_count().expect("count"), 1, "a pending action is never purged");
+        assert_eq!(store.pending_count().expect("count"), 1, "a recent pending action is kept");
+        assert_eq!(store.action_state("dm", 2).expect("state"), Some(("failed".into(), Some(GIVEN_UP.into()))));
+        // The given-up row is kept, marked, for another retention period, then purged.
+        assert_eq!(store.purge(NOW - 180 * 86400, NOW).expect("again").outbox, 0);
+        assert_eq!(store.purge(NOW + 1, NOW + 181 * 86400).expect("later").outbox, 1);
+    }
+
+    /// The author's own text, as a removal's DM carries it.
+    fn removal_dm(text: &str) -> NewAction {
+        NewAction { kind: "dm".into(), payload: format!("{{\"act\":\"dm\",\"if_removed\":{{\"text\":\"{text}\"}}}}") }
+    }
+
+    fn files_hold(dir: &Path, needle: &str) -> bool {
+        ["bedside.db", "bedside.db-wal"].iter().any(|f| {
+            std::fs::read(dir.join(f)).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+    }
+
+    #[test]
+    fn a_removal_dm_still_pending_after_retention_is_given_up_and_its_text_erased() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("bedside.db")).expect("store");
+        store.record_flag(&flag(1), &[removal_dm("Zephyrine Oakhart-Liu")], NOW - 200 * 86400).expect("write");
+        assert!(files_hold(dir.path(), "Zephyrine"), "the control: the text is there while the DM waits");
+        let purged = store.purge(NOW - 180 * 86400, NOW).expect("purge");
+        assert_eq!(purged.given_up, 1);
+        assert_eq!(store.pending_count().expect("count"), 0);
+        assert!(!files_hold(dir.path(), "Zephyrine"), "erased from the database and the WAL");
+    }
+
+    #[test]
+    fn an_erasure_held_up_by_a_reader_is_recorded_and_completed_once_the_reader_is_gone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bedside.db");
+        let store = Store::open(&path).expect("bot");
+        store.record_flag(&flag(1), &[removal_dm("Zephyrine Oakhart-Liu")], NOW).expect("write");
+        // `bedside report` reading, in the middle of a read transaction on an older snapshot.
+        let reader = Connection::open(&path).expect("reader");
+        reader.execute_batch("BEGIN; SELECT COUNT(*) FROM flags;").expect("read transaction");
+        let _: i64 = reader.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).expect("read");
+        let p = pending(&store).remove(0);
+        store.mark_sent(p.id, NOW + 1).expect("sent");
+        assert!(store.erasure_owed().expect("owed?"), "the checkpoint could not truncate: recorded");
+        assert!(!store.retry_erasure(NOW + 2).expect("retry"), "still held up while the reader reads");
+        reader.execute_batch("COMMIT;").expect("the reader is done");
+        assert!(store.retry_erasure(NOW + 3).expect("retry"), "completed once the reader is gone");
+        assert!(!store.erasure_owed().expect("owed?"));
+        assert_eq!(std::fs::metadata(dir.path().join("bedside.db-wal")).map(|m| m.len()).unwrap_or(0), 0);
+        assert!(!files_hold(dir.path(), "Zephyrine"), "erased from the database and the WAL");
     }
 
     #[test]

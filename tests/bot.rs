@@ -48,7 +48,10 @@ fn embed_text(r: &RecordedRequest) -> String {
     r.body.as_ref().map(Value::to_string).unwrap_or_default()
 }
 
-async fn nothing_posted_to(fake: &FakeDiscord, channel: u64) {
+/// Checks that nothing was posted to `channel`, once `control` has been seen: something the same
+/// run of the bot must have done by then. A dead pipeline fails the control instead of passing.
+async fn nothing_posted_to(fake: &FakeDiscord, channel: u64, control: impl Fn(&RecordedRequest) -> bool) {
+    fake.wait_for_request(control, WAIT).await.expect("the positive control: the bot did act on something");
     tokio::time::sleep(QUIET).await;
     let posts: Vec<_> = fake.requests().into_iter().filter(|r| posts_to(channel)(r)).collect();
     assert!(posts.is_empty(), "unexpected posts to {channel}: {posts:?}");
@@ -77,7 +80,7 @@ async fn a_staff_problem_is_flagged_privately_by_dm_and_alert() {
         let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("a staff alert");
         let alert = embed_text(&alert);
         assert!(alert.contains("advice.dose") && alert.contains(&format!("<@{USER_PRIYA_RAMAN}>")), "{alert}");
-        nothing_posted_to(&fake, CH_ASK_THE_CLINIC).await;
+        nothing_posted_to(&fake, CH_ASK_THE_CLINIC, posts_to(CH_STAFF_ALERTS)).await;
         bot.stop().await;
         fake.shutdown().await;
     })
@@ -191,8 +194,18 @@ async fn bots_webhooks_system_messages_unwatched_channels_and_itself_are_ignored
             .expect("system");
         fake.post_message(MessageSpec::new(CH_ANNOUNCEMENTS, USER_PRIYA_RAMAN, problem)).await.expect("unwatched");
         fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, BOT_USER_ID, problem)).await.expect("itself");
-        nothing_posted_to(&fake, CH_STAFF_ALERTS).await;
-        assert!(!fake.requests().iter().any(|r| r.is("POST", "/users/@me/channels")), "no DM opened");
+        // The positive control: the same problem from a staff member, after all of those, is flagged.
+        let control =
+            fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, problem)).await.expect("staff");
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("the control is flagged");
+        assert_eq!(shared_message(&alert), Some(control.get()), "the first alert is the control's");
+        tokio::time::sleep(QUIET).await;
+        let requests = fake.requests();
+        let alerts: Vec<Option<u64>> =
+            requests.iter().filter(|r| posts_to(CH_STAFF_ALERTS)(r)).map(shared_message).collect();
+        assert_eq!(alerts, vec![Some(control.get())], "only the control was flagged");
+        let dms = requests.iter().filter(|r| r.is("POST", "/users/@me/channels")).count();
+        assert_eq!(dms, 1, "one DM opened: the control's author's");
         bot.stop().await;
         fake.shutdown().await;
     })
@@ -377,7 +390,7 @@ async fn staff_can_check_a_draft_by_dm() {
         .expect("dm");
         let answer = fake.wait_for_request(posts_to(dm), WAIT).await.expect("an answer by DM");
         assert!(embed_text(&answer).contains("id.phone"));
-        nothing_posted_to(&fake, CH_STAFF_ALERTS).await;
+        nothing_posted_to(&fake, CH_STAFF_ALERTS, posts_to(dm)).await;
         bot.stop().await;
         fake.shutdown().await;
     })
@@ -456,10 +469,15 @@ async fn flags_override_config_channels_and_roles() {
         fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
             .await
             .expect("post");
+        // The positive control: a second problem in the watched channel, posted after, is flagged.
+        fake.post_message(MessageSpec::new(CH_ANNOUNCEMENTS, USER_PATIENT_B, "stop the metformin for now"))
+            .await
+            .expect("post");
+        fake.wait_for_requests(|r| posts_to(CH_STAFF_FEEDBACK)(r), 2, WAIT).await.expect("the control's alert");
         tokio::time::sleep(QUIET).await;
         assert_eq!(
             fake.requests().iter().filter(|r| posts_to(CH_STAFF_FEEDBACK)(r)).count(),
-            1,
+            2,
             "ask-the-clinic is no longer watched"
         );
         bot.stop().await;
@@ -656,6 +674,62 @@ async fn a_reload_swaps_in_a_valid_configuration_dropping_no_event_and_keeps_the
             flagged(&fake, &store, "take 400mg ibuprofen every 6 hours for that tooth").await,
             "and so does its threshold: 7 would flag nothing"
         );
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
+/// Messages read back after downtime carry no member, so Bedside looks the author up. When that
+/// lookup fails, the author is not taken for a patient: the post is checked as staff's would be,
+/// flagged to the staff channel only (no DM: they may be a patient), and never acknowledged publicly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_author_whose_member_lookup_fails_is_flagged_to_staff_only_and_never_acknowledged() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let praise = "The nurses were so kind and the waiting room was lovely, thank you!";
+        let seeded = fake
+            .seed_history(
+                CH_ASK_THE_CLINIC,
+                vec![MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours")],
+            )
+            .expect("seed");
+        let feedback = fake
+            .seed_history(
+                CH_FEEDBACK,
+                vec![
+                    MessageSpec::new(CH_FEEDBACK, USER_PATIENT_A, praise),
+                    MessageSpec::new(CH_FEEDBACK, USER_PATIENT_B, praise),
+                ],
+            )
+            .expect("seed");
+        for user in [USER_PRIYA_RAMAN, USER_PATIENT_A] {
+            fake.script(
+                "GET",
+                &format!("/guilds/{GUILD_ID}/members/{user}"),
+                vec![Scripted::discord_error(403, 50001, "Missing Access"); 4],
+            );
+        }
+        let bot = start(&fake, setup(), Overrides::default()).await;
+
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("flagged to staff");
+        assert_eq!(shared_message(&alert), Some(seeded[0].get()));
+        assert!(embed_text(&alert).contains("could not look up their roles"), "{}", embed_text(&alert));
+        // The positive control: the patient whose lookup worked is acknowledged.
+        let reply = fake.wait_for_request(posts_to(CH_FEEDBACK), WAIT).await.expect("the control's reply");
+        let replied_to =
+            reply.body.as_ref().and_then(|b| b["message_reference"]["message_id"].as_str().map(String::from));
+        assert_eq!(replied_to, Some(feedback[1].get().to_string()), "the reply is the control's");
+        tokio::time::sleep(QUIET).await;
+
+        let requests = fake.requests();
+        assert!(
+            requests.iter().any(|r| r.is("GET", &format!("/guilds/{GUILD_ID}/members/{USER_PRIYA_RAMAN}"))),
+            "the member was looked up"
+        );
+        assert!(!requests.iter().any(|r| r.is("POST", "/users/@me/channels")), "no DM to an unverified author");
+        assert_eq!(requests.iter().filter(|r| posts_to(CH_FEEDBACK)(r)).count(), 1, "no public reply to the unknown");
+        assert_eq!(requests.iter().filter(|r| posts_to(CH_STAFF_ALERTS)(r)).count(), 1);
         bot.stop().await;
         fake.shutdown().await;
     })

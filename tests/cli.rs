@@ -310,6 +310,7 @@ fn report_reads_the_store_in_every_format() {
             severity: Severity::High,
             excerpt: "take [number]".into(),
             remove: false,
+            unverified: false,
         };
         store.record_flag(&flag, &[], now - 3600).expect("flag");
         store.note_post(Some(1), 7, 1, true, now - 3600).expect("post");

@@ -319,6 +319,47 @@ async fn no_identifier_survives_in_the_database_or_the_logs() {
     .await;
 }
 
+/// A DM is delivered, then the store cannot record it (another process holds the database locked
+/// while Discord's answer is on its way). The result is kept and recorded once the lock is gone; the
+/// DM is not sent again, and the alert that waits for it follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_mark_fails_is_recorded_later_and_never_sent_twice() {
+    within(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("bedside.db");
+        let fake = FakeDiscord::start().await;
+        let dm = fake.dm_channel(USER_PRIYA_RAMAN);
+        fake.script("POST", &format!("/channels/{dm}/messages"), vec![Scripted::delay(Duration::from_millis(1500))]);
+        // A clock that runs: the result is recorded again two seconds after the failure.
+        let system: bedside::discord::Clock = Arc::new(unix_now);
+        let bot = start(&fake, Setup::load(None).expect("config"), open(&db), system).await;
+        let msg = fake
+            .post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request_received(posts_to(dm), WAIT).await.expect("the DM is on its way");
+        let holder = rusqlite::Connection::open(&db).expect("another process");
+        holder.execute_batch("BEGIN EXCLUSIVE;").expect("hold the write lock");
+        // Discord answers at 1.5 s; the mark then waits out the store's busy timeout and fails.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        holder.execute_batch("COMMIT;").expect("release");
+        fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("the alert follows, once recorded");
+        tokio::time::sleep(QUIET).await;
+        bot.stop().await;
+        let logged = String::from_utf8_lossy(&logs().lock().expect("logs")).into_owned();
+        assert!(
+            logged.contains("could not record a delivery's result"),
+            "the positive control: the mark did fail while the database was locked"
+        );
+        assert_eq!(delivered(&fake, dm), 1, "the DM was sent once");
+        assert_eq!(delivered(&fake, CH_STAFF_ALERTS), 1, "and the alert once");
+        let state = open(&db).action_state("dm", msg.get()).expect("read");
+        assert_eq!(state.map(|(status, _)| status).as_deref(), Some("sent"), "recorded in the end");
+        fake.shutdown().await;
+    })
+    .await;
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }

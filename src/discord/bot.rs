@@ -49,6 +49,8 @@ use crate::store::{FeedbackRecord, NewAction, Store, StoreError};
 const CONCURRENT_ACTIONS: usize = 64;
 /// How many of those one guild may take: a burst in one guild leaves the rest to the others.
 const CONCURRENT_PER_GUILD: usize = 8;
+/// How many times recording a decision is tried again after a store error.
+const RECORD_RETRIES: u32 = 3;
 /// How many handled message ids are remembered for replay protection.
 const SEEN_CAPACITY: usize = 100_000;
 
@@ -252,7 +254,8 @@ impl Bot {
     fn named(view: &GuildView, wanted: &str) -> Option<u64> {
         let wanted = wanted.trim().trim_start_matches('#').to_lowercase();
         if let Ok(id) = wanted.parse::<u64>() {
-            return Some(id);
+            // 0 is no channel (and serenity panics on it); `config check` reports it in config/.
+            return Some(id).filter(|id| *id > 0);
         }
         view.channels.iter().find(|(_, c)| c.name.to_lowercase() == wanted).map(|(id, _)| *id)
     }
@@ -365,10 +368,13 @@ impl Bot {
             Author::Webhook
         } else if bot {
             Author::Bot
-        } else if roles.is_some_and(|r| self.member_is_staff(guild, r, None)) {
-            Author::Staff
         } else {
-            Author::Patient
+            match roles {
+                Some(r) if self.member_is_staff(guild, r, None) => Author::Staff,
+                Some(_) => Author::Patient,
+                // The member lookup failed: not known to be a patient, nor staff.
+                None => Author::Unknown,
+            }
         }
     }
 
@@ -510,7 +516,11 @@ impl Bot {
         let channels =
             self.watched_channels().into_iter().find(|(g, _)| *g == guild.get()).map(|(_, c)| c).unwrap_or_default();
         for channel in channels {
-            let last = self.with_store(|s| s.last_message(channel)).ok().flatten();
+            let last = self
+                .with_store(|s| s.last_message(channel))
+                .inspect_err(|e| tracing::error!(channel, error = %e, "could not read where catch-up stopped"))
+                .ok()
+                .flatten();
             let mut after =
                 last.map(|id| snowflake_at(snowflake_time(id).saturating_sub(3600))).unwrap_or(floor).max(floor);
             let mut read = 0usize;
@@ -553,7 +563,7 @@ impl Bot {
         match with_retry("fetch member", || guild.member(&ctx.http, user)).await {
             Ok(m) => Some(m.roles),
             Err(e) => {
-                tracing::debug!(user = user.get(), error = %e, "could not look up a member's roles");
+                tracing::warn!(user = user.get(), guild = guild.get(), error = %e, "could not look up a member's roles; their post is checked as staff's, flagged to staff only");
                 None
             }
         }
@@ -586,7 +596,7 @@ impl Bot {
                 s.note_post(Some(guild.get()), incoming.channel, incoming.id, staff, incoming.posted_at)
             });
             if let Err(e) = noted {
-                tracing::error!(error = %e, "could not note channel activity");
+                tracing::error!(message_id = incoming.id, channel = incoming.channel, error = %e, "could not note channel activity");
             }
         }
         let now = self.now();
@@ -599,11 +609,24 @@ impl Bot {
         };
         // A clean message is only marked handled: it has no actions for the outbox.
         let acts = matches!(outcome, Outcome::Flag(_) | Outcome::Feedback(_));
-        let recorded = match outcome {
-            Outcome::Flag(flag) => self.record_flag(guild, &flag, &post.content, now),
-            Outcome::Feedback(feedback) => self.record_feedback(guild, feedback, now),
-            Outcome::Clean => self.with_store(|s| s.mark_handled(incoming.id, incoming.channel, now)),
-            Outcome::Skip(_) => Ok(false),
+        // A store error is tried again a few times: the decision is made, and a message whose
+        // decision is not recorded is not handled (only a later catch-up would read it again).
+        let mut failed = 0;
+        let recorded = loop {
+            let result = match &outcome {
+                Outcome::Flag(flag) => self.record_flag(guild, flag, &post.content, now),
+                Outcome::Feedback(feedback) => self.record_feedback(guild, feedback.clone(), now),
+                Outcome::Clean => self.with_store(|s| s.mark_handled(incoming.id, incoming.channel, now)),
+                Outcome::Skip(_) => Ok(false),
+            };
+            match result {
+                Err(e) if failed < RECORD_RETRIES => {
+                    failed += 1;
+                    tracing::warn!(message_id = incoming.id, attempt = failed, error = %e, "could not record a decision; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(250 << failed)).await;
+                }
+                result => break result,
+            }
         };
         match recorded {
             Ok(true) if acts => self.wake.recorded(Some(guild.get())),
@@ -668,17 +691,20 @@ impl Bot {
         answer.unwrap_or_else(|_| notice::check_unavailable())
     }
 
-    /// The actions a flag causes: removal if configured, the author's DM, the staff alert.
+    /// The actions a flag causes: removal if configured, the author's DM, the staff alert. An
+    /// author whose roles are unknown may be a patient: the staff alert alone.
     fn flag_actions(&self, guild: GuildId, flag: &Flag, text: &str) -> Vec<Act> {
         let mut acts = Vec::new();
-        if flag.remove {
+        if flag.remove && !flag.unverified {
             acts.push(Act::Remove { channel: flag.channel, message: flag.message });
         }
-        acts.push(Act::Dm {
-            author: flag.author,
-            notice: notice::author_dm(flag, None),
-            if_removed: flag.remove.then(|| notice::author_dm(flag, Some(text))),
-        });
+        if !flag.unverified {
+            acts.push(Act::Dm {
+                author: flag.author,
+                notice: notice::author_dm(flag, None),
+                if_removed: flag.remove.then(|| notice::author_dm(flag, Some(text))),
+            });
+        }
         match self.alert_channel(guild.get()) {
             Some(channel) => {
                 acts.push(Act::Alert { channel, author: flag.author, notice: notice::staff_alert_base(flag) })
@@ -697,7 +723,7 @@ impl Bot {
         let new = self.with_store(|s| s.record_flag(flag, &actions, now))?;
         if new {
             self.counters.flags.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(message_id = flag.message, channel = flag.channel, author = flag.author, rules = ?flag.rule_ids(), "flagged a staff message");
+            tracing::info!(message_id = flag.message, channel = flag.channel, author = flag.author, rules = %flag.rule_ids().join(","), "flagged a staff message");
         }
         Ok(new)
     }
@@ -774,7 +800,13 @@ impl Bot {
             mentions: event.mentions.as_ref().map(Vec::len).unwrap_or_default(),
             posted_at: event.timestamp.map(|t| t.unix_timestamp().max(0) as u64).unwrap_or_else(unix_now),
         };
-        let stored = self.with_store(|s| s.flag(event.id.get())).ok().flatten();
+        let stored = match self.with_store(|s| s.flag(event.id.get())) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                return tracing::error!(message_id = event.id.get(), error = %e, "could not read a flag to re-check an edit");
+            }
+        };
         let open = stored.filter(|f| f.status == "open");
         let now = self.now();
         let outcome = match self.decide_edit(incoming, open.is_some()).await {
@@ -802,7 +834,7 @@ impl Bot {
                 }
                 let actions: Vec<NewAction> = self.flag_actions(guild, &flag, text).iter().map(Act::to_new).collect();
                 self.counters.flags.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(message_id = flag.message, rules = ?flag.rule_ids(), "an edit brought a new problem");
+                tracing::info!(message_id = flag.message, rules = %flag.rule_ids().join(","), "an edit brought a new problem");
                 self.with_store(|s| s.record_reflag(&flag, &actions, now)).map(|()| true)
             }
             EditOutcome::Nothing => Ok(false),

@@ -169,6 +169,12 @@ fn clip_message(s: &str) -> String {
     out
 }
 
+/// A store error behind a button, logged with the ids, and told to whoever pressed it.
+fn not_saved(message: u64, what: &str, e: &crate::store::StoreError) -> String {
+    tracing::error!(message_id = message, what, error = %e, "could not record a button's answer");
+    "Bedside could not save that just now — please try again in a moment.".to_string()
+}
+
 /// Answers a button: the author's "Not a problem" on their DM, staff's Confirm / Dismiss on an
 /// alert, and "Post this tip" on a stagnation reminder.
 pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInteraction) {
@@ -179,11 +185,13 @@ pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInt
     let text = match parts.as_slice() {
         ["dismiss", "author", message] => match message.parse::<u64>() {
             Ok(m) => match store.flag(m) {
-                Ok(Some(flag)) if flag.author_id == press.user.id.get() => {
-                    let _ = store.dismiss(m, true, now);
-                    tracing::info!(message_id = m, rules = ?flag.rules, "the author marked a flag not a problem");
-                    "Thanks — noted as not a problem. Staff use this to tune Bedside's rules.".to_string()
-                }
+                Ok(Some(flag)) if flag.author_id == press.user.id.get() => match store.dismiss(m, true, now) {
+                    Ok(_) => {
+                        tracing::info!(message_id = m, rules = %flag.rules.join(","), "the author marked a flag not a problem");
+                        "Thanks — noted as not a problem. Staff use this to tune Bedside's rules.".to_string()
+                    }
+                    Err(e) => not_saved(m, "dismissal by the author", &e),
+                },
                 Ok(Some(_)) => "Only the author of the message can do that.".to_string(),
                 _ => "Bedside no longer has this flag (it may have been purged).".to_string(),
             },
@@ -193,14 +201,14 @@ pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInt
             let is_staff = desk.is_staff(press.guild_id, press.member.as_ref());
             match (message.parse::<u64>(), is_staff) {
                 (_, false) => "Sorry — that is for staff.".to_string(),
-                (Ok(m), true) if parts[0] == "confirm" => {
-                    let _ = store.set_flag_status(m, "confirmed", now);
-                    "Confirmed.".to_string()
-                }
-                (Ok(m), true) => {
-                    let _ = store.dismiss(m, false, now);
-                    "Dismissed — noted per rule for tuning.".to_string()
-                }
+                (Ok(m), true) if parts[0] == "confirm" => match store.set_flag_status(m, "confirmed", now) {
+                    Ok(_) => "Confirmed.".to_string(),
+                    Err(e) => not_saved(m, "confirmation", &e),
+                },
+                (Ok(m), true) => match store.dismiss(m, false, now) {
+                    Ok(_) => "Dismissed — noted per rule for tuning.".to_string(),
+                    Err(e) => not_saved(m, "dismissal by staff", &e),
+                },
                 (Err(_), true) => "Bedside did not understand that button.".to_string(),
             }
         }
@@ -208,7 +216,8 @@ pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInt
             let is_staff = desk.is_staff(press.guild_id, press.member.as_ref());
             let setup = desk.setup();
             let tip = setup.config.tips.tips.iter().find(|t| t.id == *tip_id);
-            match (channel.parse::<u64>(), tip, is_staff) {
+            // A channel id of 0 would make serenity panic; Bedside never writes one, but a button's id is input.
+            match (channel.parse::<u64>().ok().filter(|c| *c > 0).ok_or(()), tip, is_staff) {
                 (_, _, false) => "Sorry — that is for staff.".to_string(),
                 (Ok(ch), Some(tip), true) => {
                     let post = with_retry("post tip", || {

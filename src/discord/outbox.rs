@@ -24,6 +24,7 @@
 
 mod queue;
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serenity::all::{
     ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton, CreateMessage, EditMessage, Http,
-    MessageId, UserId,
+    MessageId, Nonce, UserId,
 };
 use tokio::sync::Notify;
 
@@ -53,6 +54,40 @@ const TICK: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: u64 = 3600;
 /// How long after a delivery task ended without a word (a panic) its actions are tried again.
 const AFTER_A_LOST_TASK: u64 = 30;
+/// How long after the store failed to record a delivery's result that is tried again.
+const AFTER_A_STORE_ERROR: u64 = 2;
+
+/// What became of a delivered action, to be recorded in the store.
+#[derive(Clone, Debug, PartialEq)]
+enum Settled {
+    Sent,
+    Failed(String),
+}
+
+/// Results the store could not record when they happened, by action id. While an action is here,
+/// it is not carried out again: only its result is recorded again. So an action delivered once is
+/// never delivered a second time because a mark failed. (Across a restart, Discord's nonce check
+/// on the message, keyed by the action id, stops the repeat.)
+#[derive(Debug, Default)]
+pub struct Unrecorded(Mutex<HashMap<i64, Settled>>);
+
+impl Unrecorded {
+    fn get(&self, id: i64) -> Option<Settled> {
+        self.0.lock().ok()?.get(&id).cloned()
+    }
+
+    fn keep(&self, id: i64, settled: Settled) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.insert(id, settled);
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.remove(&id);
+        }
+    }
+}
 
 /// Rung when actions are recorded, with their guild; the outbox worker waits on it.
 #[derive(Debug, Default)]
@@ -167,7 +202,13 @@ impl Courier {
     }
 
     fn action_state(&self, kind: &str, message: u64) -> Option<String> {
-        self.store.action_state(kind, message).ok().flatten().map(|(status, _)| status)
+        match self.store.action_state(kind, message) {
+            Ok(state) => state.map(|(status, _)| status),
+            Err(e) => {
+                tracing::error!(message, kind, error = %e, "could not read an action's state");
+                None
+            }
+        }
     }
 
     /// Whether a message's action of this kind was carried out.
@@ -197,6 +238,7 @@ pub async fn run(courier: Courier, clients: Clients, wake: Arc<Wake>) {
     let mut tasks = tokio::task::JoinSet::new();
     let overflow = courier.overflow.clone();
     let mut discovered: Option<Instant> = None;
+    let unrecorded = Arc::new(Unrecorded::default());
     loop {
         if discovered.is_none_or(|at| at.elapsed() >= REDISCOVER) {
             match courier.with_store(|s| s.pending_guilds()) {
@@ -212,8 +254,8 @@ pub async fn run(courier: Courier, clients: Clients, wake: Arc<Wake>) {
         while let Some(start) = courier.with_store(|s| Ok(queue.next_start(now, s))).unwrap_or(None) {
             let crowded = queue.is_crowded(start.guild);
             let http = if crowded { clients.crowded.clone() } else { clients.http.clone() };
-            let (courier, actions) = (courier.clone(), start.actions.clone());
-            let delivery = async move { deliver_all(&courier, &http, actions).await };
+            let (courier, actions, unrecorded) = (courier.clone(), start.actions.clone(), unrecorded.clone());
+            let delivery = async move { deliver_all(&courier, &http, &unrecorded, actions).await };
             let task = if crowded { tasks.spawn_on(delivery, &overflow) } else { tasks.spawn(delivery) };
             queue.started(task.id(), &start);
         }
@@ -233,46 +275,72 @@ pub async fn run(courier: Courier, clients: Clients, wake: Arc<Wake>) {
 
 /// Carries out a message's actions in order; stops at one that is to be tried again later, since
 /// a later action may depend on it (the alert mentions the author if the DM failed).
-async fn deliver_all(courier: &Courier, http: &Http, actions: Vec<Pending>) -> Delivered {
+async fn deliver_all(courier: &Courier, http: &Http, unrecorded: &Unrecorded, actions: Vec<Pending>) -> Delivered {
     for (i, pending) in actions.iter().enumerate() {
-        if let Some(at) = deliver(courier, http, pending).await {
+        if let Some(at) = deliver(courier, http, unrecorded, pending).await {
             return Delivered::Stopped { at, left: actions[i..].iter().map(|p| p.id).collect() };
         }
     }
     Delivered::All
 }
 
+/// Records what became of a delivered action. On a store error the result is kept in
+/// `unrecorded` and `Some(time)` says when to record it again (see [`Unrecorded`]).
+fn settle(courier: &Courier, unrecorded: &Unrecorded, p: &Pending, settled: Settled, now: u64) -> Option<u64> {
+    let recorded = courier.with_store(|s| match &settled {
+        Settled::Sent => s.mark_sent(p.id, now),
+        Settled::Failed(why) => s.mark_failed(p.id, why, now),
+    });
+    match recorded {
+        Ok(()) => {
+            unrecorded.forget(p.id);
+            None
+        }
+        Err(e) => {
+            tracing::error!(
+                action = p.id,
+                kind = %p.kind,
+                message = p.message_id.unwrap_or_default(),
+                error = %e,
+                "could not record a delivery's result; it is kept and recorded again, not delivered again"
+            );
+            unrecorded.keep(p.id, settled);
+            Some(now + AFTER_A_STORE_ERROR)
+        }
+    }
+}
+
 /// Carries out one action and records the result. `Some(time)` when it is to be tried again then.
-async fn deliver(courier: &Courier, http: &Http, p: &Pending) -> Option<u64> {
+async fn deliver(courier: &Courier, http: &Http, unrecorded: &Unrecorded, p: &Pending) -> Option<u64> {
+    if let Some(settled) = unrecorded.get(p.id) {
+        // Delivered (or given up) before; only the store has not heard.
+        return settle(courier, unrecorded, p, settled, courier.now());
+    }
     let act: Act = match serde_json::from_str(&p.payload) {
         Ok(act) => act,
         Err(e) => {
             tracing::error!(action = p.id, error = %e, "an unreadable outbox entry; marking it failed");
-            let _ = courier.with_store(|s| s.mark_failed(p.id, "unreadable payload", courier.now()));
-            return None;
+            return settle(courier, unrecorded, p, Settled::Failed("unreadable payload".into()), courier.now());
         }
     };
     let message = p.message_id.unwrap_or_default();
-    let result = carry_out(courier, http, &act, message).await;
+    let result = carry_out(courier, http, &act, message, p.id).await;
     let now = courier.now();
     match result {
         Ok(()) => {
-            let _ = courier.with_store(|s| s.mark_sent(p.id, now));
             count_success(courier, &act);
-            None
+            settle(courier, unrecorded, p, Settled::Sent, now)
         }
         Err(e) => match classify(&e) {
             Failure::DmsClosed => {
                 courier.counters.dms_closed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(action = p.id, message, "the author's DMs are closed; the alert will mention them");
-                let _ = courier.with_store(|s| s.mark_failed(p.id, "dms_closed", now));
-                None
+                settle(courier, unrecorded, p, Settled::Failed("dms_closed".into()), now)
             }
             Failure::Permanent => {
                 courier.counters.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(action = p.id, kind = act.kind(), message, error = %e, "an action can never succeed; giving it up");
-                let _ = courier.with_store(|s| s.mark_failed(p.id, &short(&e), now));
-                None
+                settle(courier, unrecorded, p, Settled::Failed(short(&e)), now)
             }
             Failure::Transient => {
                 let delay = (30u64 << p.attempts.min(10)).min(MAX_RETRY_DELAY);
@@ -283,11 +351,21 @@ async fn deliver(courier: &Courier, http: &Http, p: &Pending) -> Option<u64> {
                     retry_in_s = delay,
                     "delivery failed for now"
                 );
-                let _ = courier.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay));
+                if let Err(e) = courier.with_store(|s| s.mark_retry(p.id, &short(&e), now + delay)) {
+                    // Nothing was delivered: the action stays pending and is tried again anyway.
+                    tracing::error!(action = p.id, message, error = %e, "could not record a retry");
+                }
                 Some(now + delay)
             }
         },
     }
+}
+
+/// The nonce a message sent for an action carries: Discord refuses a second message with the same
+/// nonce from Bedside for a few minutes (`enforce_nonce`), so a send repeated after a lost answer
+/// or a restart does not post twice.
+fn once(create: CreateMessage, action: i64) -> CreateMessage {
+    create.nonce(Nonce::Number(action as u64)).enforce_nonce(true)
 }
 
 fn short(e: &serenity::Error) -> String {
@@ -305,7 +383,13 @@ fn count_success(courier: &Courier, act: &Act) {
     };
 }
 
-async fn carry_out(courier: &Courier, http: &Http, act: &Act, message: u64) -> Result<(), serenity::Error> {
+async fn carry_out(
+    courier: &Courier,
+    http: &Http,
+    act: &Act,
+    message: u64,
+    action: i64,
+) -> Result<(), serenity::Error> {
     match act {
         Act::Remove { channel, message } => {
             with_retry("remove message", || ChannelId::new(*channel).delete_message(http, MessageId::new(*message)))
@@ -318,7 +402,7 @@ async fn carry_out(courier: &Courier, http: &Http, act: &Act, message: u64) -> R
                 _ => notice,
             };
             let user = UserId::new(*author);
-            let mut create = CreateMessage::new().embed(embed(chosen));
+            let mut create = once(CreateMessage::new().embed(embed(chosen)), action);
             if !removed {
                 create = create.components(vec![CreateActionRow::Buttons(vec![
                     CreateButton::new(format!("dismiss:author:{message}"))
@@ -347,38 +431,47 @@ async fn carry_out(courier: &Courier, http: &Http, act: &Act, message: u64) -> R
             } else {
                 CreateAllowedMentions::new()
             };
-            let mut create = CreateMessage::new().embed(embed(&n)).allowed_mentions(mentions).components(vec![
-                CreateActionRow::Buttons(vec![
-                    CreateButton::new(format!("confirm:{message}")).label("Confirm").style(ButtonStyle::Danger),
-                    CreateButton::new(format!("dismiss:staff:{message}"))
-                        .label("Dismiss")
-                        .style(ButtonStyle::Secondary),
-                ]),
-            ]);
+            let mut create =
+                once(CreateMessage::new(), action).embed(embed(&n)).allowed_mentions(mentions).components(vec![
+                    CreateActionRow::Buttons(vec![
+                        CreateButton::new(format!("confirm:{message}")).label("Confirm").style(ButtonStyle::Danger),
+                        CreateButton::new(format!("dismiss:staff:{message}"))
+                            .label("Dismiss")
+                            .style(ButtonStyle::Secondary),
+                    ]),
+                ]);
             if let Some(content) = &n.content {
                 create = create.content(content);
             }
             let posted =
                 with_retry("post alert", || ChannelId::new(*channel).send_message(http, create.clone())).await?;
-            let _ = courier.with_store(|s| s.set_alert(message, *channel, posted.id.get()));
+            // Where the alert is, for a later "resolved by edit". Its own failure must not send the
+            // alert again: logged with ids, and the alert then stays as it is.
+            if let Err(e) = courier.with_store(|s| s.set_alert(message, *channel, posted.id.get())) {
+                tracing::error!(message, alert = posted.id.get(), error = %e, "could not record where an alert was posted");
+            }
             Ok(())
         }
         Act::Reply { channel, message, text } => {
-            let create = CreateMessage::new()
+            let create = once(CreateMessage::new(), action)
                 .content(text)
                 .reference_message((ChannelId::new(*channel), MessageId::new(*message)))
                 .allowed_mentions(CreateAllowedMentions::new().replied_user(false));
             with_retry("acknowledge", || ChannelId::new(*channel).send_message(http, create.clone())).await.map(|_| ())
         }
         Act::Share { channel, notice } => {
-            let create = CreateMessage::new().embed(embed(notice));
+            let create = once(CreateMessage::new().embed(embed(notice)), action);
             with_retry("share feedback", || ChannelId::new(*channel).send_message(http, create.clone()))
                 .await
                 .map(|_| ())
         }
         Act::Resolve { notice } => {
-            let Some((channel, alert)) = courier.with_store(|s| s.flag(message)).ok().flatten().and_then(|f| f.alert)
-            else {
+            let flag = courier
+                .with_store(|s| s.flag(message))
+                .inspect_err(|e| tracing::error!(message, error = %e, "could not read where the alert to resolve is"));
+            // A store error is tried again later (as a transient failure), not taken for "no alert".
+            let flag = flag.map_err(|e| serenity::Error::Io(std::io::Error::other(e.to_string())))?;
+            let Some((channel, alert)) = flag.and_then(|f| f.alert) else {
                 // The alert was never posted (its channel is gone): nothing to update.
                 tracing::info!(message, "no alert to resolve");
                 return Ok(());
@@ -391,9 +484,14 @@ async fn carry_out(courier: &Courier, http: &Http, act: &Act, message: u64) -> R
             .map(|_| ())
         }
         Act::Reminder { channel, notice, target, tip_id } => {
-            let create = CreateMessage::new().embed(embed(notice)).components(vec![CreateActionRow::Buttons(vec![
-                CreateButton::new(format!("tip:{target}:{tip_id}")).label("Post this tip").style(ButtonStyle::Primary),
-            ])]);
+            let create =
+                once(CreateMessage::new().embed(embed(notice)), action).components(vec![CreateActionRow::Buttons(
+                    vec![
+                        CreateButton::new(format!("tip:{target}:{tip_id}"))
+                            .label("Post this tip")
+                            .style(ButtonStyle::Primary),
+                    ],
+                )]);
             with_retry("post reminder", || ChannelId::new(*channel).send_message(http, create.clone()))
                 .await
                 .map(|_| ())

@@ -3,7 +3,8 @@
 //! Every `stagnation.check_every`, the watched channels' activity is read from the store and
 //! [`stagnation::due`](crate::stagnation::due) says which get a reminder; each reminder is recorded
 //! with its outbox action in one transaction (so it is sent once, even across restarts). At most
-//! once an hour, flags and acknowledgements older than `retention.retention_days` are purged.
+//! once an hour, flags and acknowledgements older than `retention.retention_days` are purged, and
+//! actions still pending after it are given up; an erasure a reader held up is retried at every check.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ const PURGE_EVERY: u64 = 3600;
 
 pub async fn run(bot: Arc<Bot>) {
     let mut last_purge = 0u64;
+    let mut held_up = false;
     loop {
         // Read each time round: a reload may have changed it.
         let every = bot.live().setup.config.stagnation.check_every.max(Duration::from_millis(200));
@@ -26,15 +28,34 @@ pub async fn run(bot: Arc<Bot>) {
         if now.saturating_sub(last_purge) >= PURGE_EVERY {
             last_purge = now;
             let cutoff = now.saturating_sub(bot.live().setup.config.retention.retention.as_secs());
-            match bot.with_store(|s| s.purge(cutoff)) {
+            match bot.with_store(|s| s.purge(cutoff, now)) {
                 Ok(p) => tracing::info!(
                     flags = p.flags,
                     acknowledgements = p.acknowledgements,
                     outbox = p.outbox,
+                    given_up = p.given_up,
                     "retention purge"
                 ),
-                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+                // Tried again at the next check rather than in an hour.
+                Err(e) => {
+                    last_purge = 0;
+                    tracing::error!(error = %e, "retention purge failed; trying again at the next check");
+                }
             }
+        }
+        // An erasure whose checkpoint a reader held up is tried again until it truncates the WAL.
+        match bot.with_store(|s| s.retry_erasure(now)) {
+            Ok(true) if held_up => {
+                held_up = false;
+                tracing::info!("an erasure held up by a reader is complete: the WAL was truncated");
+            }
+            Ok(true) => {}
+            Ok(false) if !held_up => {
+                held_up = true;
+                tracing::warn!("an erasure's WAL checkpoint is held up by a reader; trying again at each check");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "could not retry an erasure's WAL checkpoint"),
         }
     }
 }
@@ -45,11 +66,20 @@ fn remind(bot: &Bot, now: u64) {
         let activity: Vec<ChannelActivity> = channels
             .iter()
             .filter_map(|&channel| {
-                let (last_staff_post_at, last_reminder_at) = bot.with_store(|s| s.activity(channel)).ok()?;
+                let (last_staff_post_at, last_reminder_at) = bot
+                    .with_store(|s| s.activity(channel))
+                    .inspect_err(|e| tracing::error!(channel, error = %e, "could not read a channel's activity"))
+                    .ok()?;
                 Some(ChannelActivity { channel, last_staff_post_at, watched_since: bot.started(), last_reminder_at })
             })
             .collect();
-        let Ok(used) = bot.with_store(|s| s.tips_used()) else { continue };
+        let used = match bot.with_store(|s| s.tips_used()) {
+            Ok(used) => used,
+            Err(e) => {
+                tracing::error!(guild, error = %e, "could not read which tips were used; no reminders this time");
+                continue;
+            }
+        };
         let live = bot.live();
         let config = &live.setup.config;
         for reminder in stagnation::due(&config.stagnation, &config.tips, &activity, &used, now) {
