@@ -764,3 +764,55 @@ async fn sighup_makes_the_running_binary_read_its_configuration_again() {
     })
     .await;
 }
+
+/// Roles change while Bedside runs: a role created with a staff name, and an existing role renamed
+/// to one, count for the next message at once (serenity's cache follows every create, update and
+/// delete; Bedside reads it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_role_granted_while_running_counts_at_once() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let bot = start(&fake, setup(), Overrides::default()).await;
+        const ROLE_NEW: u64 = 1_180_000_000_000_000_190;
+        let created = RoleFixture {
+            id: ROLE_NEW,
+            name: "Clinician".into(),
+            permissions: serenity::all::Permissions::empty(),
+            position: 7,
+            color: 0,
+            hoist: false,
+            managed_for_bot: None,
+        };
+        fake.dispatch(
+            "GUILD_ROLE_CREATE",
+            serde_json::json!({"guild_id": GUILD_ID.to_string(), "role": role_json(&created)}),
+        )
+        .await
+        .expect("role created");
+        let advice = "take 400mg ibuprofen every 6 hours";
+        let first = fake
+            .post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PATIENT_C, advice).roles(&[ROLE_NEW]))
+            .await
+            .expect("post");
+        let alert = fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("the new role is staff");
+        assert_eq!(shared_message(&alert), Some(first.get()));
+
+        let mut renamed = fake.fixture().guild(GUILD_ID).and_then(|g| g.role(ROLE_PATIENT)).cloned().expect("role");
+        renamed.name = "Front Desk".into();
+        fake.dispatch(
+            "GUILD_ROLE_UPDATE",
+            serde_json::json!({"guild_id": GUILD_ID.to_string(), "role": role_json(&renamed)}),
+        )
+        .await
+        .expect("role renamed");
+        let second = fake
+            .post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PATIENT_A, advice).roles(&[ROLE_PATIENT]))
+            .await
+            .expect("post");
+        let alerts = fake.wait_for_requests(|r| posts_to(CH_STAFF_ALERTS)(r), 2, WAIT).await.expect("renamed: staff");
+        assert_eq!(shared_message(&alerts[1]), Some(second.get()));
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}

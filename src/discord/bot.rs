@@ -23,9 +23,10 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serenity::all::{
     ChannelId, ChannelType, Context, CreateMessage, EventHandler, GetMessages, GuildChannel, GuildId, Interaction,
-    Member, Message, MessageId, MessageUpdateEvent, Permissions, Ready, RoleId, UserId,
+    Member, Message, MessageId, MessageUpdateEvent, PartialGuildChannel, Permissions, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
+use serenity::cache::Cache;
 use tokio::runtime::Handle;
 
 use super::analyst::{Analyst, Interrupted};
@@ -78,18 +79,23 @@ impl Live {
     }
 }
 
+/// What Bedside needs to know of a channel or thread.
 #[derive(Clone, Debug)]
-struct ChannelView {
+struct ChannelFacts {
+    guild: u64,
     name: String,
+    /// The channel a thread hangs under (or a channel's category).
     parent: Option<u64>,
-    thread: bool,
 }
 
-#[derive(Clone, Debug, Default)]
-struct GuildView {
-    channels: HashMap<u64, ChannelView>,
-    roles: HashMap<u64, (String, Permissions)>,
+impl ChannelFacts {
+    fn of(c: &GuildChannel) -> ChannelFacts {
+        ChannelFacts { guild: c.guild_id.get(), name: c.name.clone(), parent: c.parent_id.map(|p| p.get()) }
+    }
 }
+
+/// How many channels learned over REST are remembered (threads the cache does not hold).
+const LEARNED_CAPACITY: usize = 10_000;
 
 /// Remembers recently handled message ids, oldest forgotten first.
 #[derive(Debug, Default)]
@@ -120,7 +126,12 @@ pub struct Bot {
     /// Where the configuration is read again on a reload (`None`: the built-in one).
     config_dir: Option<PathBuf>,
     overrides: Overrides,
-    guilds: RwLock<HashMap<u64, GuildView>>,
+    /// serenity's cache of guilds, channels, threads and roles, which every create, update and
+    /// delete event keeps current (set once the client is built; see `use_cache`).
+    cache: OnceLock<Arc<Cache>>,
+    /// Channels looked up over REST because the cache did not have them (a thread archived before
+    /// Bedside connected), forgotten when deleted.
+    learned: RwLock<HashMap<u64, ChannelFacts>>,
     /// A fast first check for replays; the store's record of handled ids is the durable one.
     seen: Mutex<Seen>,
     store: Arc<Store>,
@@ -154,7 +165,8 @@ impl Bot {
             config_dir: setup.dir.clone(),
             live: RwLock::new(Arc::new(Live::new(setup, &overrides))),
             overrides,
-            guilds: RwLock::new(HashMap::new()),
+            cache: OnceLock::new(),
+            learned: RwLock::new(HashMap::new()),
             seen: Mutex::new(Seen::default()),
             store,
             wake: Arc::new(Wake::default()),
@@ -222,7 +234,8 @@ impl Bot {
 
     /// Records a notice for each guild's alert channel, for the outbox to deliver.
     fn tell_staff(&self, notice: &Notice) {
-        let guilds: Vec<u64> = self.guilds.read().map(|g| g.keys().copied().collect()).unwrap_or_default();
+        let guilds: Vec<u64> =
+            self.cache.get().map(|c| c.guilds().iter().map(|g| g.get()).collect()).unwrap_or_default();
         let now = self.now();
         for guild in guilds {
             let Some(channel) = self.alert_channel(guild) else {
@@ -251,47 +264,69 @@ impl Bot {
         list.iter().map(|c| c.trim().trim_start_matches('#').to_lowercase()).collect()
     }
 
-    fn named(view: &GuildView, wanted: &str) -> Option<u64> {
+    /// Reads guilds, channels and roles from serenity's cache from now on.
+    pub fn use_cache(&self, cache: Arc<Cache>) {
+        let _ = self.cache.set(cache);
+    }
+
+    /// A guild as serenity's cache has it. Held briefly: the cache's lock is shared with the
+    /// gateway's updates.
+    fn guild_ref(&self, guild: u64) -> Option<serenity::cache::GuildRef<'_>> {
+        self.cache.get()?.guild(GuildId::new(std::num::NonZeroU64::new(guild)?.get()))
+    }
+
+    /// A channel's or thread's name and parent: from the cache, else as learned over REST.
+    fn channel_facts(&self, guild: u64, channel: u64) -> Option<ChannelFacts> {
+        if let Some(g) = self.guild_ref(guild) {
+            let found = g.channels.values().chain(g.threads.iter()).find(|c| c.id.get() == channel);
+            if let Some(c) = found {
+                return Some(ChannelFacts::of(c));
+            }
+        }
+        self.learned.read().ok()?.get(&channel).filter(|c| c.guild == guild).cloned()
+    }
+
+    /// A channel given by id, or by name (looked up in the guild).
+    fn named(&self, guild: u64, wanted: &str) -> Option<u64> {
         let wanted = wanted.trim().trim_start_matches('#').to_lowercase();
         if let Ok(id) = wanted.parse::<u64>() {
             // 0 is no channel (and serenity panics on it); `config check` reports it in config/.
             return Some(id).filter(|id| *id > 0);
         }
-        view.channels.iter().find(|(_, c)| c.name.to_lowercase() == wanted).map(|(id, _)| *id)
+        let g = self.guild_ref(guild)?;
+        g.channels.values().chain(g.threads.iter()).find(|c| c.name.to_lowercase() == wanted).map(|c| c.id.get())
     }
 
     fn alert_channel(&self, guild: u64) -> Option<u64> {
         let live = self.live();
         let name = self.overrides.alert_channel.as_ref().or(live.setup.config.discord.alert_channel.as_ref())?;
-        Self::named(self.guilds.read().ok()?.get(&guild)?, name)
+        self.named(guild, name)
     }
 
     /// Where stagnation reminders go: `discord.reminder_channel`, else the alert channel.
     pub fn reminder_channel(&self, guild: u64) -> Option<u64> {
         match &self.live().setup.config.discord.reminder_channel {
-            Some(name) => Self::named(self.guilds.read().ok()?.get(&guild)?, name),
+            Some(name) => self.named(guild, name),
             None => self.alert_channel(guild),
         }
     }
 
     /// The watched channels (not threads) of each guild Bedside is in.
     pub fn watched_channels(&self) -> Vec<(u64, Vec<u64>)> {
-        let guilds: Vec<(u64, Vec<(u64, bool)>)> = match self.guilds.read() {
-            Ok(g) => {
-                g.iter().map(|(id, v)| (*id, v.channels.iter().map(|(c, view)| (*c, !view.thread)).collect())).collect()
-            }
-            Err(_) => return Vec::new(),
-        };
-        guilds
+        let Some(cache) = self.cache.get() else { return Vec::new() };
+        cache
+            .guilds()
             .into_iter()
-            .map(|(guild, channels)| {
-                let mut watched: Vec<u64> = channels
-                    .into_iter()
-                    .filter(|(c, not_thread)| *not_thread && self.watched_directly(guild, *c))
-                    .map(|(c, _)| c)
-                    .collect();
+            .map(|guild| {
+                // Read, then released before each channel is looked at.
+                let channels: Vec<u64> = cache
+                    .guild(guild)
+                    .map(|g| g.channels.values().filter(|c| !is_thread(c)).map(|c| c.id.get()).collect())
+                    .unwrap_or_default();
+                let mut watched: Vec<u64> =
+                    channels.into_iter().filter(|c| self.watched_directly(guild.get(), *c)).collect();
                 watched.sort_unstable();
-                (guild, watched)
+                (guild.get(), watched)
             })
             .collect()
     }
@@ -304,44 +339,51 @@ impl Bot {
     fn feedback_channel(&self, guild: u64) -> Option<u64> {
         let live = self.live();
         let name = self.overrides.feedback_channel.as_ref().or(live.setup.config.discord.feedback_channel.as_ref())?;
-        Self::named(self.guilds.read().ok()?.get(&guild)?, name)
+        self.named(guild, name)
     }
 
     /// A channel on the watch list itself (not a thread under one).
     fn watched_directly(&self, guild: u64, channel: u64) -> bool {
         let watch = self.watch_list();
-        let Ok(guilds) = self.guilds.read() else { return false };
-        let Some(view) = guilds.get(&guild) else { return false };
         watch.iter().any(|w| w == &channel.to_string())
-            || view.channels.get(&channel).is_some_and(|c| watch.iter().any(|w| w == &c.name.to_lowercase()))
+            || self.channel_facts(guild, channel).is_some_and(|c| watch.iter().any(|w| w == &c.name.to_lowercase()))
     }
 
     /// A channel is watched when it, or the channel a thread hangs under, is on the watch list.
     fn watched(&self, guild: u64, channel: u64) -> bool {
-        let parent = self.guilds.read().ok().and_then(|g| g.get(&guild)?.channels.get(&channel)?.parent);
+        let parent = self.channel_facts(guild, channel).and_then(|c| c.parent);
         self.watched_directly(guild, channel) || parent.is_some_and(|p| self.watched_directly(guild, p))
     }
 
     fn member_is_staff(&self, guild: u64, roles: &[RoleId], permissions: Option<Permissions>) -> bool {
-        let Ok(guilds) = self.guilds.read() else { return false };
-        let view = guilds.get(&guild);
-        let mut perms = permissions.unwrap_or_else(|| {
-            // Computed from the roles when Discord did not send them: @everyone's id is the guild's.
-            let everyone = view.and_then(|v| v.roles.get(&guild)).map(|r| r.1).unwrap_or_default();
-            roles
-                .iter()
-                .filter_map(|r| view.and_then(|v| v.roles.get(&r.get())).map(|r| r.1))
-                .fold(everyone, |acc, p| acc | p)
-        });
+        // Each role's id, name and permissions, read from the cache and released before deciding.
+        let (everyone, known): (Permissions, Vec<(String, String, Permissions)>) = match self.guild_ref(guild) {
+            Some(g) => (
+                // @everyone's id is the guild's.
+                g.roles.get(&RoleId::new(guild)).map(|r| r.permissions).unwrap_or_default(),
+                roles
+                    .iter()
+                    .map(|r| {
+                        let role = g.roles.get(r);
+                        (
+                            r.get().to_string(),
+                            role.map(|x| x.name.clone()).unwrap_or_default(),
+                            role.map(|x| x.permissions).unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            ),
+            None => (
+                Permissions::empty(),
+                roles.iter().map(|r| (r.get().to_string(), String::new(), Permissions::empty())).collect(),
+            ),
+        };
+        // Computed from the roles when Discord did not send them.
+        let mut perms = permissions.unwrap_or_else(|| known.iter().fold(everyone, |acc, r| acc | r.2));
         if perms.contains(Permissions::ADMINISTRATOR) {
             perms = Permissions::all();
         }
-        let names: Vec<(String, String)> = roles
-            .iter()
-            .map(|r| {
-                (r.get().to_string(), view.and_then(|v| v.roles.get(&r.get())).map(|r| r.0.clone()).unwrap_or_default())
-            })
-            .collect();
+        let names: Vec<(String, String)> = known.into_iter().map(|(id, name, _)| (id, name)).collect();
         let mut have = Vec::new();
         for (flag, name) in [
             (Permissions::MANAGE_MESSAGES, "manage_messages"),
@@ -414,48 +456,30 @@ impl Bot {
         )
     }
 
-    fn remember_guild(
-        &self,
-        guild: u64,
-        channels: impl Iterator<Item = (u64, String, Option<u64>, bool)>,
-        roles: HashMap<u64, (String, Permissions)>,
-    ) {
-        if let Ok(mut guilds) = self.guilds.write() {
-            let view = guilds.entry(guild).or_default();
-            for (id, name, parent, thread) in channels {
-                view.channels.insert(id, ChannelView { name, parent, thread });
+    /// Remembers a channel looked up over REST (bounded: the oldest are not told apart, all go).
+    fn learn(&self, channel: &GuildChannel) {
+        if let Ok(mut learned) = self.learned.write() {
+            if learned.len() >= LEARNED_CAPACITY {
+                learned.clear();
             }
-            if !roles.is_empty() {
-                view.roles = roles;
-            }
+            learned.insert(channel.id.get(), ChannelFacts::of(channel));
         }
     }
 
-    fn remember_channel(&self, channel: &GuildChannel) {
-        self.remember_guild(
-            channel.guild_id.get(),
-            std::iter::once((
-                channel.id.get(),
-                channel.name.clone(),
-                channel.parent_id.map(|p| p.get()),
-                is_thread(channel),
-            )),
-            HashMap::new(),
-        );
+    /// Forgets a deleted channel, and the learned threads under it.
+    fn forget_channel(&self, channel: u64) {
+        if let Ok(mut learned) = self.learned.write() {
+            learned.retain(|id, c| *id != channel && c.parent != Some(channel));
+        }
     }
 
     /// A thread Bedside has not seen yet: ask Discord which channel it hangs under.
     async fn learn_channel(&self, ctx: &Context, guild: u64, channel: ChannelId) {
-        let known = self
-            .guilds
-            .read()
-            .ok()
-            .is_some_and(|g| g.get(&guild).is_some_and(|v| v.channels.contains_key(&channel.get())));
-        if known {
+        if self.channel_facts(guild, channel.get()).is_some() {
             return;
         }
         match with_retry("fetch channel", || channel.to_channel(&ctx.http)).await {
-            Ok(serenity::all::Channel::Guild(c)) => self.remember_channel(&c),
+            Ok(serenity::all::Channel::Guild(c)) => self.learn(&c),
             Ok(_) => {}
             Err(e) => tracing::warn!(channel = channel.get(), error = %e, "could not look up a channel"),
         }
@@ -851,7 +875,8 @@ impl Bot {
         if post.author_is_bot || post.content.trim().is_empty() {
             return;
         }
-        let guilds: Vec<u64> = self.guilds.read().map(|g| g.keys().copied().collect()).unwrap_or_default();
+        let guilds: Vec<u64> =
+            self.cache.get().map(|c| c.guilds().iter().map(|g| g.get()).collect()).unwrap_or_default();
         let mut staff = false;
         for guild in guilds {
             if let Ok(member) = GuildId::new(guild).member(&ctx.http, post.author).await {
@@ -991,14 +1016,7 @@ impl EventHandler for Handler {
     }
 
     async fn guild_create(&self, ctx: Context, guild: serenity::all::Guild, _is_new: Option<bool>) {
-        let channels = guild
-            .channels
-            .values()
-            .chain(guild.threads.iter())
-            .map(|c| (c.id.get(), c.name.clone(), c.parent_id.map(|p| p.get()), is_thread(c)))
-            .collect::<Vec<_>>();
-        let roles = guild.roles.values().map(|r| (r.id.get(), (r.name.clone(), r.permissions))).collect();
-        self.bot.remember_guild(guild.id.get(), channels.into_iter(), roles);
+        // serenity's cache has the guild by now (it is updated before handlers run).
         let watched: Vec<u64> =
             guild.channels.keys().map(|c| c.get()).filter(|c| self.bot.watched(guild.id.get(), *c)).collect();
         let guild = guild.id;
@@ -1011,12 +1029,14 @@ impl EventHandler for Handler {
         });
     }
 
-    async fn channel_create(&self, _ctx: Context, channel: GuildChannel) {
-        self.bot.remember_channel(&channel);
+    // Creates, renames and role changes need no handler: serenity's cache follows them. Deletes
+    // also clear what Bedside learned over REST.
+    async fn channel_delete(&self, _ctx: Context, channel: GuildChannel, _messages: Option<Vec<Message>>) {
+        self.bot.forget_channel(channel.id.get());
     }
 
-    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
-        self.bot.remember_channel(&thread);
+    async fn thread_delete(&self, _ctx: Context, thread: PartialGuildChannel, _full: Option<GuildChannel>) {
+        self.bot.forget_channel(thread.id.get());
     }
 
     async fn message(&self, ctx: Context, msg: Message) {

@@ -116,6 +116,9 @@ pub async fn run(
         .event_handler(bot::Handler::new(bot.clone()))
         .await
         .context("building the Discord client")?;
+    // Guilds, channels, threads and roles as serenity's cache keeps them (no messages: its
+    // message cache stays at its default of none).
+    bot.use_cache(client.cache.clone());
     let shards = client.shard_manager.clone();
     // A crowded guild's deliveries run on the overflow runtime, and with a proxy they also get a
     // REST client of their own. A client keeps its connections in a pool, and each connection's
