@@ -595,7 +595,12 @@ impl Bot {
 
     /// Decides about one guild message and records the decision with its actions.
     pub(crate) async fn handle(&self, guild: GuildId, post: &Post) {
-        if self.with_store(|s| s.is_handled(post.id.get())).unwrap_or(false) {
+        let handled = self.with_store(|s| s.is_handled(post.id.get())).unwrap_or_else(|e| {
+            // Decided anyway: recording the decision claims the id, so it is still acted on once.
+            tracing::error!(message_id = post.id.get(), error = %e, "could not read whether a message was handled");
+            false
+        });
+        if handled {
             tracing::debug!(message_id = post.id.get(), "handled before (a replay or a re-read); nothing to do");
             return;
         }

@@ -171,7 +171,7 @@ fn clip_message(s: &str) -> String {
 
 /// A store error behind a button, logged with the ids, and told to whoever pressed it.
 fn not_saved(message: u64, what: &str, e: &crate::store::StoreError) -> String {
-    tracing::error!(message_id = message, what, error = %e, "could not record a button's answer");
+    tracing::error!(message_id = message, what, error = %e, "a store error while answering a button");
     "Bedside could not save that just now — please try again in a moment.".to_string()
 }
 
@@ -193,7 +193,8 @@ pub async fn handle_button(desk: &impl Desk, ctx: &Context, press: &ComponentInt
                     Err(e) => not_saved(m, "dismissal by the author", &e),
                 },
                 Ok(Some(_)) => "Only the author of the message can do that.".to_string(),
-                _ => "Bedside no longer has this flag (it may have been purged).".to_string(),
+                Ok(None) => "Bedside no longer has this flag (it may have been purged).".to_string(),
+                Err(e) => not_saved(m, "read of the flag", &e),
             },
             Err(_) => "Bedside did not understand that button.".to_string(),
         },
