@@ -7,6 +7,7 @@
 //! almost every test:
 //! - [`vocabulary`]: the words every layer shares (roles, labels, kinds, severities, feedback
 //!   kinds); it imports nothing of the project's.
+//! - [`phone`]: phone numbers in any region's formats (libphonenumber's metadata), for config and detect.
 //! - [`config`]: raw TOML → validated rules, word lists, templates, tips; every error at once.
 //! - [`detect`]: text + role → labels and explained findings; redacted excerpts.
 //! - [`setup`]: a loaded configuration with its compiled detector, templates and tips vetted.
@@ -33,6 +34,7 @@ pub mod discord;
 pub mod export;
 pub mod logs;
 pub mod notice;
+pub mod phone;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 pub use error::{ConfigError, Problem, Problems};
 pub use source::{EMBEDDED, Source};
 
-use crate::vocabulary::{FeedbackKind, Kind, Label, Severity, nanp_digits};
+use crate::vocabulary::{FeedbackKind, Kind, Label, Severity};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug)]
@@ -54,7 +54,9 @@ pub struct Practice {
     pub name: String,
     /// As written in config, for templates.
     pub phone_display: Option<String>,
-    /// Ten-digit NANP numbers.
+    /// The regions national phone numbers are read in: the practice's country first.
+    pub regions: crate::phone::Regions,
+    /// The practice's numbers in E.164 (`+15035550100`).
     pub phones: Vec<String>,
     pub faxes: Vec<String>,
     pub emails: Vec<String>,
@@ -177,12 +179,34 @@ pub enum Matcher {
         case_sensitive: bool,
     },
     Feature(Feature),
+    /// A finder built into Bedside.
+    Finder(Finder),
+}
+
+/// What a built-in finder finds: candidates a pattern or a word list cannot describe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Finder {
+    /// People's names, by the Census lists and by shape (`detect/names.rs`).
+    PersonName,
+}
+
+impl Finder {
+    fn parse(name: &str) -> Option<Finder> {
+        match name {
+            "person_name" => Some(Finder::PersonName),
+            _ => None,
+        }
+    }
 }
 
 /// A check on a trigger's text that keeps precision (a phone number must be a real NANP number).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Validator {
     Nanp,
+    /// Valid by libphonenumber's metadata, in its own country or a configured region.
+    Phone,
+    /// As long as a phone number and grouped like one (for numbers a phone word labels).
+    PhonePossible,
     Ssn,
     Luhn,
     Ipv4,
@@ -194,6 +218,8 @@ impl Validator {
     fn parse(name: &str) -> Option<Validator> {
         Some(match name {
             "nanp" => Validator::Nanp,
+            "phone" => Validator::Phone,
+            "phone_possible" => Validator::PhonePossible,
             "ssn" => Validator::Ssn,
             "luhn" => Validator::Luhn,
             "ipv4" => Validator::Ipv4,
@@ -354,13 +380,25 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
     if s.practice.name.trim().is_empty() {
         problems.file(f, "practice.name is empty");
     }
+    let country = s.practice.country.as_deref().unwrap_or("US");
+    let codes: Vec<&str> = std::iter::once(country).chain(s.practice.phone_regions.iter().map(String::as_str)).collect();
+    let regions = crate::phone::Regions::parse(&codes).unwrap_or_else(|code| {
+        problems.file(
+            f,
+            format!("practice.country or practice.phone_regions: `{code}` is not a region code libphonenumber knows"),
+        );
+        crate::phone::Regions::default()
+    });
     let digits_of = |field: &str, numbers: &[String], problems: &mut Problems| -> Vec<String> {
         numbers
             .iter()
             .filter_map(|n| {
-                let d = nanp_digits(n);
+                let d = crate::phone::e164(n, &regions);
                 if d.is_none() {
-                    problems.file(f, format!("practice.{field}: `{n}` is not a 10-digit North American number"));
+                    problems.file(
+                        f,
+                        format!("practice.{field}: `{n}` is not a valid phone number in {country} or in international form"),
+                    );
                 }
                 d
             })
@@ -410,6 +448,7 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
     let practice = Practice {
         name: s.practice.name.trim().to_string(),
         phone_display: s.practice.phone.first().cloned(),
+        regions,
         phones,
         faxes,
         emails: s.practice.email.iter().map(|e| e.to_lowercase()).collect(),
@@ -660,7 +699,7 @@ fn validate_rule(
     let validate = raw.validate.as_deref().and_then(|v| {
         let parsed = Validator::parse(v);
         if parsed.is_none() {
-            bad(format!("unknown validate `{v}` (nanp, ssn, luhn, ipv4, age_over_89, date)"), problems);
+            bad(format!("unknown validate `{v}` (nanp, phone, phone_possible, ssn, luhn, ipv4, age_over_89, date)"), problems);
         }
         parsed
     });
@@ -738,10 +777,19 @@ fn validate_match(
     known_lexicons: &BTreeMap<String, LexiconSpec>,
     problems: &mut Problems,
 ) -> Option<Matcher> {
-    let set = [m.pattern.is_some(), m.lexicon.is_some(), m.terms.is_some(), m.feature.is_some()];
+    let set = [m.pattern.is_some(), m.lexicon.is_some(), m.terms.is_some(), m.feature.is_some(), m.finder.is_some()];
     if set.iter().filter(|&&b| b).count() != 1 {
-        problems.rule(file, rule, format!("{what}: give exactly one of pattern, lexicon, terms, feature"));
+        problems.rule(file, rule, format!("{what}: give exactly one of pattern, lexicon, terms, feature, finder"));
         return None;
+    }
+    if let Some(name) = &m.finder {
+        return match Finder::parse(name) {
+            Some(f) => Some(Matcher::Finder(f)),
+            None => {
+                problems.rule(file, rule, format!("{what}: unknown finder `{name}` (one of: person_name)"));
+                None
+            }
+        };
     }
     if let Some(lexicons) = &m.lexicon {
         let names = lexicons.names();

@@ -27,6 +27,13 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Practice {
     pub name: String,
+    /// The practice's country (ISO 3166, `US` when absent): the first region phone numbers
+    /// written without a country code are read in.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Further regions whose national phone formats patients use, tried after `country`.
+    #[serde(default)]
+    pub phone_regions: Vec<String>,
     #[serde(default)]
     pub phone: Vec<String>,
     #[serde(default)]
@@ -145,7 +152,7 @@ pub struct Rule {
     pub signal: Vec<Signal>,
 }
 
-/// What to look for: exactly one of `pattern`, `lexicon`, `terms`, `feature`.
+/// What to look for: exactly one of `pattern`, `lexicon`, `terms`, `feature`, `finder`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
@@ -158,6 +165,9 @@ pub struct Match {
     pub terms: Option<Vec<String>>,
     #[serde(default)]
     pub feature: Option<String>,
+    /// A finder built into Bedside (`person_name`: names by list and by shape).
+    #[serde(default)]
+    pub finder: Option<String>,
     /// Patterns and word lists match case-insensitively unless this is true.
     #[serde(default)]
     pub case_sensitive: bool,

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::ops::Range;
 
-use crate::config::{Feature, Side};
+use crate::config::{Feature, Finder, Side};
 
 use super::Message;
 use super::mention::has_mention;
+use super::names::{self, NameLists};
 use super::rulebook::{Builtins, Probe, RuleBook, Scope};
 
 /// How many occurrences of one pattern or word list a message may contribute. Keeps scoring
@@ -40,6 +41,8 @@ pub struct Evidence<'t> {
     lexicons: Vec<Vec<Occurrence>>,
     /// Occurrences of multi-list probes, merged once per message.
     merged: Vec<OnceCell<Vec<Occurrence>>>,
+    /// People's names (`names.rs`), found when a rule first asks.
+    names: OnceCell<Vec<Occurrence>>,
     features: Features,
 }
 
@@ -124,7 +127,7 @@ impl<'t> Evidence<'t> {
             name: false,
         };
         let merged = (0..book.multi_lists.len()).map(|_| OnceCell::new()).collect();
-        Evidence { text, words, present, patterns, book, lexicons, merged, features }
+        Evidence { text, words, present, patterns, book, lexicons, merged, names: OnceCell::new(), features }
     }
 
     pub fn features(&self) -> &Features {
@@ -141,6 +144,7 @@ impl<'t> Evidence<'t> {
             Probe::Pattern(i) => self.present[i],
             Probe::Lexicon { .. } => self.occurrences(probe).iter().any(|o| !case_sensitive || o.exact_case),
             Probe::Feature(f) => self.features.has(f),
+            Probe::Finder(_) => !self.occurrences(probe).is_empty(),
         }
     }
 
@@ -173,6 +177,11 @@ impl<'t> Evidence<'t> {
                 }
             }
             Probe::Feature(_) => Cow::Borrowed(&[]),
+            Probe::Finder(Finder::PersonName) => Cow::Borrowed(self.names.get_or_init(|| {
+                let mut found = Vec::new();
+                names::find(self.text, NameLists::builtin(), MAX_OCCURRENCES, &mut found);
+                found
+            })),
         }
     }
 

@@ -1,11 +1,12 @@
 //! Checks that keep identifier rules precise, and the practice's own details that never count.
 //!
-//! A pattern that looks like a phone number is only a phone number if it could be dialled (NANP
-//! rules); an SSN must fall in issued ranges; a card number must pass Luhn. And a number or name
+//! A pattern that looks like a phone number is only a phone number if it could be dialled
+//! (`phone.rs`); an SSN must fall in issued ranges; a card number must pass Luhn. And a number or name
 //! that belongs to the practice itself (config `practice.*`) is reported but never counted.
 
 use crate::config::{Practice, Validator};
 
+use crate::phone::{self, Regions};
 use crate::vocabulary::{Kind, nanp_digits};
 
 use super::finding::NotCounted;
@@ -71,10 +72,12 @@ fn first_number(text: &str) -> Option<u32> {
     text.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).and_then(|p| p.parse().ok())
 }
 
-/// Runs a rule's validator on the matched text.
-pub fn validate(validator: Validator, text: &str) -> bool {
+/// Runs a rule's validator on the matched text; phone numbers are read in `regions`.
+pub fn validate(validator: Validator, text: &str, regions: &Regions) -> bool {
     match validator {
         Validator::Nanp => nanp_digits(text).is_some(),
+        Validator::Phone => phone::e164(text, regions).is_some(),
+        Validator::PhonePossible => phone::possible(text),
         Validator::Ssn => valid_ssn(text),
         Validator::Luhn => luhn(text),
         Validator::Ipv4 => ipv4(text),
@@ -88,7 +91,9 @@ pub fn practice_own(kind: Kind, text: &str, practice: &Practice) -> Option<NotCo
     let lower = text.to_lowercase();
     match kind {
         Kind::Phone | Kind::Fax => {
-            let digits = nanp_digits(text)?;
+            // A fax rule's match starts with its label ("Fax: (503) 555-0101").
+            let number = text.trim_start_matches(|c: char| !(c.is_ascii_digit() || c == '+' || c == '('));
+            let digits = phone::e164(number, &practice.regions)?;
             if practice.phones.contains(&digits) {
                 Some(NotCounted::PracticeContact("phone"))
             } else if practice.faxes.contains(&digits) {
@@ -183,8 +188,8 @@ mod tests {
 
     fn practice() -> Practice {
         Practice {
-            phones: vec!["5035550100".into()],
-            faxes: vec!["5035550101".into()],
+            phones: vec!["+15035550100".into()],
+            faxes: vec!["+15035550101".into()],
             emails: vec!["hello@maplegrove.example".into()],
             domains: vec!["maplegrove.example".into()],
             addresses: vec!["1200alderstreet".into()],

@@ -14,8 +14,9 @@
 //! - `rulebook.rs`: rules compiled into small `RegexSet`s grouped by scope (staff, patient,
 //!   identifiers only) and one Aho-Corasick automaton.
 //! - `evidence.rs`: what one message contains, gathered once.
-//! - `identifiers.rs`: validators (NANP, SSN, Luhn…) and the practice's own details.
+//! - `identifiers.rs`: validators (phone numbers, SSN, Luhn…) and the practice's own details.
 //! - `mention.rs`: user mentions, found one way for detection and for redaction.
+//! - `names.rs`: people's names, by the Census lists and by shape.
 //! - `redact.rs`: excerpts safe to show in a staff channel.
 //! - this file: [`Detector`], which scores rules over the evidence.
 
@@ -23,6 +24,7 @@ mod evidence;
 mod finding;
 mod identifiers;
 mod mention;
+mod names;
 mod normalize;
 mod redact;
 mod rulebook;
@@ -33,6 +35,7 @@ pub use finding::{Analysis, Finding, NotCounted};
 pub use identifiers::{luhn, valid_ssn};
 // Re-exported so `detect::Label` and the rest keep working for the shell, tests and benches.
 pub use crate::vocabulary::{FeedbackKind, Kind, Label, Role, Severity, nanp_digits};
+pub use crate::phone::{Regions, e164 as phone_e164};
 pub use normalize::normalize;
 pub use redact::{excerpt, redact};
 
@@ -196,7 +199,7 @@ impl Detector {
                 continue;
             }
             let matched = &evidence.text[trigger.start..trigger.end];
-            if spec.validate.is_some_and(|v| !identifiers::validate(v, matched)) {
+            if spec.validate.is_some_and(|v| !identifiers::validate(v, matched, &self.practice.regions)) {
                 continue;
             }
             let mut score = spec.score * if trigger.ambiguous { spec.ambiguous_factor } else { 1.0 };
@@ -269,11 +272,13 @@ impl Detector {
 
 /// Keeps one finding where findings of the same kind overlap, and one identifier where identifiers
 /// of different kinds overlap (the digits of a card are not also a phone number): counted first,
-/// then the longer span, then the higher score.
+/// then a specific kind before the catch-all `other_id` ("my number is 0499 946 494" is a phone
+/// number, though the labelled-number rule's span is longer), then the longer span, then the higher
+/// score.
 fn resolve_overlaps(mut candidates: Vec<Candidate>, book: &RuleBook) -> Vec<Candidate> {
     let kind = |c: &Candidate| book.rules[c.rule].spec.kind;
     candidates.sort_by(|a, b| {
-        let rank = |c: &Candidate| (c.not_counted.is_none(), c.end - c.start);
+        let rank = |c: &Candidate| (c.not_counted.is_none(), kind(c) != Kind::OtherId, c.end - c.start);
         rank(b).cmp(&rank(a)).then(b.score.total_cmp(&a.score)).then(a.start.cmp(&b.start))
     });
     let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());

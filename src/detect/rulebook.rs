@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
-use crate::config::{Config, Feature, Matcher, RuleSpec, Side};
+use crate::config::{Config, Feature, Finder, Matcher, RuleSpec, Side};
 use crate::detect::{Kind, Role};
 
 /// Which rules one pass over a message scores.
@@ -53,6 +53,8 @@ pub enum Probe {
         case_sensitive: bool,
     },
     Feature(Feature),
+    /// A built-in finder's candidates, found once per message when a rule asks.
+    Finder(Finder),
 }
 
 #[derive(Clone, Debug)]
@@ -88,7 +90,7 @@ impl CompiledRule {
         let cost = |s: &CompiledSignal| match (s.required, s.probe, s.window) {
             (true, ..) => 0,
             (false, Probe::Feature(_), _) | (false, _, None) => 1,
-            (false, Probe::Lexicon { .. }, Some(_)) => 2,
+            (false, Probe::Lexicon { .. } | Probe::Finder(_), Some(_)) => 2,
             (false, Probe::Pattern(_), Some(_)) => 3,
         };
         let mut eval_order: Vec<usize> = (0..signals.len()).collect();
@@ -194,6 +196,7 @@ impl RuleBook {
                     case_sensitive: *case_sensitive,
                 },
                 Matcher::Feature(f) => Probe::Feature(*f),
+                Matcher::Finder(f) => Probe::Finder(*f),
             }
         };
 
