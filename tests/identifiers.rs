@@ -77,8 +77,7 @@ struct Report {
 
 impl Report {
     fn overall_precision(&self) -> f64 {
-        let (right, reported) =
-            self.per_kind.values().fold((0, 0), |(r, n), c| (r + c.right, n + c.reported));
+        let (right, reported) = self.per_kind.values().fold((0, 0), |(r, n), c| (r + c.right, n + c.reported));
         if reported == 0 { 1.0 } else { right as f64 / reported as f64 }
     }
     fn staff_f1(&self) -> f64 {
@@ -113,8 +112,9 @@ fn evaluate(detector: &Detector, split: &str) -> Report {
         let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
         for span in &m.spans {
             let kind = KINDS.iter().copied().find(|k| *k == span.kind).expect("a known kind");
-            let found =
-                findings.iter().any(|f| eval_kind(f.kind) == kind && overlaps((f.start, f.end), (span.start, span.end)));
+            let found = findings
+                .iter()
+                .any(|f| eval_kind(f.kind) == kind && overlaps((f.start, f.end), (span.start, span.end)));
             let c = report.per_kind.entry(kind).or_default();
             c.labeled += 1;
             c.found += u32::from(found);
@@ -124,8 +124,7 @@ fn evaluate(detector: &Detector, split: &str) -> Report {
         }
         for f in &findings {
             let kind = eval_kind(f.kind);
-            let right =
-                m.spans.iter().any(|s| s.kind == kind && overlaps((f.start, f.end), (s.start, s.end)));
+            let right = m.spans.iter().any(|s| s.kind == kind && overlaps((f.start, f.end), (s.start, s.end)));
             let c = report.per_kind.entry(kind).or_default();
             c.reported += 1;
             c.right += u32::from(right);

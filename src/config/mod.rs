@@ -381,7 +381,8 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
         problems.file(f, "practice.name is empty");
     }
     let country = s.practice.country.as_deref().unwrap_or("US");
-    let codes: Vec<&str> = std::iter::once(country).chain(s.practice.phone_regions.iter().map(String::as_str)).collect();
+    let codes: Vec<&str> =
+        std::iter::once(country).chain(s.practice.phone_regions.iter().map(String::as_str)).collect();
     let regions = crate::phone::Regions::parse(&codes).unwrap_or_else(|code| {
         problems.file(
             f,
@@ -397,7 +398,9 @@ fn validate_settings(s: raw::Settings, problems: &mut Problems) -> ValidSettings
                 if d.is_none() {
                     problems.file(
                         f,
-                        format!("practice.{field}: `{n}` is not a valid phone number in {country} or in international form"),
+                        format!(
+                            "practice.{field}: `{n}` is not a valid phone number in {country} or in international form"
+                        ),
                     );
                 }
                 d
@@ -699,7 +702,10 @@ fn validate_rule(
     let validate = raw.validate.as_deref().and_then(|v| {
         let parsed = Validator::parse(v);
         if parsed.is_none() {
-            bad(format!("unknown validate `{v}` (nanp, phone, phone_possible, ssn, luhn, ipv4, age_over_89, date)"), problems);
+            bad(
+                format!("unknown validate `{v}` (nanp, phone, phone_possible, ssn, luhn, ipv4, age_over_89, date)"),
+                problems,
+            );
         }
         parsed
     });

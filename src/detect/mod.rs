@@ -34,8 +34,8 @@ use std::sync::Arc;
 pub use finding::{Analysis, Finding, NotCounted};
 pub use identifiers::{luhn, valid_ssn};
 // Re-exported so `detect::Label` and the rest keep working for the shell, tests and benches.
-pub use crate::vocabulary::{FeedbackKind, Kind, Label, Role, Severity, nanp_digits};
 pub use crate::phone::{Regions, e164 as phone_e164};
+pub use crate::vocabulary::{FeedbackKind, Kind, Label, Role, Severity, nanp_digits};
 pub use normalize::normalize;
 pub use redact::{excerpt, redact};
 
