@@ -125,9 +125,15 @@ fn scan_run(text: &str, words: &[Word], from: usize, to: usize, lists: Option<&N
     if real_words == 0 {
         return;
     }
+    // A word and an initial ("Vitamin D", "Hepatitis B") is a name only with a listed given name
+    // ("Alex P.") or a cue ("Mr. D.").
+    let has_initial = name.iter().any(|w| w.initial);
     let last = name[name.len() - 1];
     let signature = is_signature_line(text, name[0].start, last.end);
     let possessive = last.possessive && !sentence_start;
+    if has_initial && cue.is_none() && !name.iter().any(first_listed) {
+        return;
+    }
     let strong = if cue.is_some() || signature || possessive {
         true
     } else if name.len() >= 2 {
@@ -618,15 +624,19 @@ fn is_place_word(word: &str) -> bool {
 /// Sorted (binary searched).
 const PLACE: &[&str] = &[
     "academy",
+    "airport",
     "allee",
     "alley",
     "apartment",
     "apartments",
     "apt",
+    "atlantic",
     "ave",
     "avenida",
     "avenue",
     "bank",
+    "bay",
+    "beach",
     "blvd",
     "boulevard",
     "bridge",
@@ -640,7 +650,9 @@ const PLACE: &[&str] = &[
     "city",
     "clinic",
     "close",
+    "coast",
     "college",
+    "community",
     "company",
     "corp",
     "county",
@@ -650,16 +662,22 @@ const PLACE: &[&str] = &[
     "department",
     "desk",
     "drive",
+    "east",
+    "elementary",
     "estate",
     "flat",
     "floor",
     "gardens",
     "gasse",
+    "general",
     "gmbh",
     "grove",
     "hall",
+    "harbor",
+    "harbour",
     "health",
     "heights",
+    "high",
     "highway",
     "hill",
     "hospital",
@@ -667,16 +685,27 @@ const PLACE: &[&str] = &[
     "house",
     "inc",
     "insurance",
+    "island",
     "junction",
+    "kingdom",
     "lab",
+    "lake",
     "lane",
     "llc",
     "ltd",
     "mall",
     "market",
     "medical",
+    "memorial",
+    "middle",
     "motorway",
+    "mount",
+    "national",
+    "north",
+    "northeast",
+    "northwest",
     "office",
+    "pacific",
     "park",
     "parkway",
     "pharmacy",
@@ -684,10 +713,19 @@ const PLACE: &[&str] = &[
     "platz",
     "plaza",
     "portal",
+    "primary",
+    "regional",
+    "republic",
+    "river",
     "road",
     "rue",
     "school",
+    "south",
+    "southeast",
+    "southwest",
     "square",
+    "state",
+    "states",
     "station",
     "street",
     "studio",
@@ -696,12 +734,14 @@ const PLACE: &[&str] = &[
     "team",
     "terrace",
     "trail",
+    "united",
     "university",
     "valley",
     "village",
     "ward",
     "way",
     "weg",
+    "west",
 ];
 
 #[cfg(test)]
@@ -755,6 +795,8 @@ mod tests {
         assert!(names("Happy Monday everyone").is_empty());
         assert_eq!(names("Thanks Maria, see you then"), [("Maria", true)]);
         assert!(names("58163 Solvellir 96 Apt. 548").is_empty());
+        assert!(names("people in the Pacific Northwest run low on Vitamin D in winter").is_empty());
+        assert_eq!(names("roster: Alex P. and Mr. D."), [("Alex P", true)], "a lone initial is left to name.honorific");
     }
 
     #[test]
