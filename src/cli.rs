@@ -344,6 +344,19 @@ fn config_check(dir: Option<&Path>) -> Result<ExitCode> {
     let lexicons: Vec<String> =
         c.lexicons.iter().map(|(n, l)| format!("{n} ({})", l.terms.len() + l.ambiguous.len())).collect();
     println!("  word lists: {}", lexicons.join(", "));
+    match &c.model {
+        Some(m) => println!(
+            "  learned layer: on (medical_advice at p ≥ {}, feedback at p ≥ {}; abstains below {} known words; \
+             {} tokens × {} dims; heads: {})",
+            m.settings.medical_advice,
+            m.settings.feedback,
+            m.settings.min_known_tokens,
+            m.table.rows(),
+            m.table.dim(),
+            m.heads.provenance
+        ),
+        None => println!("  learned layer: off (model.enabled = false in bedside.toml)"),
+    }
     println!(
         "  templates: {} praise, {} complaint, {} suggestion",
         c.templates.praise.len(),

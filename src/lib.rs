@@ -17,6 +17,7 @@
 //! - [`stagnation`]: which quiet channels get a reminder, and which tip.
 //! - [`report`]: figures and charts from what the store kept.
 //! - [`turns`]: queues by guild, served in turn (fairness for the analysis thread).
+//! - [`quality`]: precision, recall and F1 per label and source, on labeled samples.
 //!
 //! The shell translates between the world and the core, and decides nothing:
 //! - [`export`]: reads DiscordChatExporter JSON exports, streamed.
@@ -36,6 +37,7 @@ pub mod logs;
 pub mod notice;
 pub mod phone;
 pub mod policy;
+pub mod quality;
 pub mod report;
 pub mod scan;
 pub mod setup;

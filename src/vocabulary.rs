@@ -153,6 +153,7 @@ kinds! {
     Diagnosis = "diagnosis" => MedicalAdvice,
     TreatmentChange = "treatment_change" => MedicalAdvice,
     Directive = "directive" => MedicalAdvice,
+    Advice = "advice" => MedicalAdvice,
     Praise = "praise" => Feedback,
     Complaint = "complaint" => Feedback,
     Suggestion = "suggestion" => Feedback,

@@ -10,9 +10,11 @@
 //! - `source.rs`: where the text comes from (a directory, or the embedded defaults).
 //! - `raw.rs`: the TOML shapes as written.
 //! - `error.rs`: [`Problem`] and [`ConfigError`].
+//! - `model.rs`: the learned layer's table, vocabulary and heads, checked against each other.
 //! - this file: validation into [`Config`].
 
 mod error;
+pub mod model;
 mod raw;
 mod source;
 
@@ -46,6 +48,8 @@ pub struct Config {
     pub rules: Vec<RuleSpec>,
     pub templates: Templates,
     pub tips: TipBook,
+    /// The learned layer, when `[model] enabled = true`.
+    pub model: Option<model::Model>,
 }
 
 /// The practice's own details, which never count as patient details.
@@ -311,7 +315,8 @@ const TIP_MAX_CHARS: usize = 400;
 /// Loads and validates a configuration, reporting every problem at once.
 pub fn load(source: &Source) -> Result<Config, ConfigError> {
     let mut problems = Problems::default();
-    let settings: Option<raw::Settings> = parse_file(source, SETTINGS, &mut problems);
+    let mut settings: Option<raw::Settings> = parse_file(source, SETTINGS, &mut problems);
+    let model = settings.as_mut().and_then(|s| load_model(s.model.take(), source, &mut problems));
     let lexicons = load_lexicons(source, &mut problems);
     let rules = load_rules(source, &lexicons, &mut problems);
     let templates = parse_file::<raw::Templates>(source, TEMPLATES, &mut problems)
@@ -342,7 +347,45 @@ pub fn load(source: &Source) -> Result<Config, ConfigError> {
         rules,
         templates,
         tips,
+        model,
     })
+}
+
+/// Validates `[model]` and, when the layer is on, its files. Off by default, so a configuration
+/// written before the layer existed still loads.
+fn load_model(raw: Option<raw::Model>, source: &Source, problems: &mut Problems) -> Option<model::Model> {
+    let raw = raw?;
+    let defaults = model::ModelSettings::default();
+    let mut probability = |field: &str, value: Option<f32>, default: f32| -> f32 {
+        let v = value.unwrap_or(default);
+        if !(v > 0.0 && v < 1.0) {
+            problems.file(SETTINGS, format!("model.{field} = {v} is not a probability between 0 and 1 (exclusive)"));
+            return default;
+        }
+        v
+    };
+    let settings = model::ModelSettings {
+        enabled: raw.enabled.unwrap_or(true),
+        medical_advice: probability("medical_advice", raw.medical_advice, defaults.medical_advice),
+        feedback: probability("feedback", raw.feedback, defaults.feedback),
+        min_known_tokens: raw.min_known_tokens.unwrap_or(defaults.min_known_tokens),
+    };
+    if settings.min_known_tokens == 0 || settings.min_known_tokens > 50 {
+        problems.file(
+            SETTINGS,
+            format!("model.min_known_tokens = {} is out of range (1 to 50)", settings.min_known_tokens),
+        );
+    }
+    if !settings.enabled {
+        return None;
+    }
+    model::load(
+        settings,
+        source.binaries.get(model::TABLE).cloned(),
+        source.files.get(model::VOCAB).map(String::as_str),
+        source.files.get(model::HEADS).map(String::as_str),
+        problems,
+    )
 }
 
 fn parse_file<T: DeserializeOwned>(source: &Source, file: &str, problems: &mut Problems) -> Option<T> {

@@ -21,6 +21,22 @@ pub struct Settings {
     pub stagnation: Stagnation,
     #[serde(default)]
     pub retention: Retention,
+    #[serde(default)]
+    pub model: Option<Model>,
+}
+
+/// `[model]`: the learned layer beside the rules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub medical_advice: Option<f32>,
+    #[serde(default)]
+    pub feedback: Option<f32>,
+    #[serde(default)]
+    pub min_known_tokens: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

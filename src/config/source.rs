@@ -1,6 +1,7 @@
 //! Where configuration text comes from: a directory a practice edits, or the defaults embedded in
 //! the binary (the same files as `config/` in the repository), so `bedside` runs with no setup.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,18 @@ pub struct Source {
     /// Shown in messages: the directory, or `embedded defaults`.
     pub origin: String,
     pub files: BTreeMap<String, String>,
+    /// Binary files (the learned layer's token table), by the same relative paths.
+    pub binaries: BTreeMap<String, Cow<'static, [u8]>>,
 }
+
+/// The binary files of the default configuration, compiled into the binary.
+pub const EMBEDDED_BINARIES: &[(&str, &[u8])] =
+    &[("model/table.bin", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/config/model/table.bin")))];
+
+/// Binary files read from a configuration directory, by extension.
+const BINARY_EXTENSIONS: &[&str] = &["bin"];
+/// Text files read from a configuration directory, by extension.
+const TEXT_EXTENSIONS: &[&str] = &["toml", "txt"];
 
 macro_rules! embedded {
     ($($path:literal),* $(,)?) => {
@@ -26,6 +38,8 @@ macro_rules! embedded {
 embedded! {
     "bedside.toml",
     "templates.toml",
+    "model/heads.toml",
+    "model/vocab.txt",
     "tips.toml",
     "rules/advice.toml",
     "rules/feedback.toml",
@@ -51,12 +65,14 @@ impl Source {
         Source {
             origin: "embedded defaults".to_string(),
             files: EMBEDDED.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect(),
+            binaries: EMBEDDED_BINARIES.iter().map(|(path, bytes)| (path.to_string(), Cow::Borrowed(*bytes))).collect(),
         }
     }
 
-    /// Reads every `.toml` file under `dir`. A directory that cannot be read is a config error.
+    /// Reads every `.toml` and `.txt` file under `dir`, and every `.bin` file as bytes. A directory that cannot be read is a config error.
     pub fn from_dir(dir: &Path) -> Result<Source, ConfigError> {
         let mut files = BTreeMap::new();
+        let mut binaries = BTreeMap::new();
         let mut problems = Vec::new();
         if !dir.is_dir() {
             return Err(ConfigError { problems: vec![Problem::new(dir.display().to_string(), "is not a directory")] });
@@ -74,7 +90,15 @@ impl Source {
                 let path: PathBuf = entry.path();
                 if path.is_dir() {
                     pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "toml") {
+                } else if path.extension().is_some_and(|e| BINARY_EXTENSIONS.iter().any(|b| e == *b)) {
+                    let relative = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+                    match std::fs::read(&path) {
+                        Ok(bytes) => {
+                            binaries.insert(relative, Cow::Owned(bytes));
+                        }
+                        Err(e) => problems.push(Problem::new(path.display().to_string(), format!("cannot read: {e}"))),
+                    }
+                } else if path.extension().is_some_and(|e| TEXT_EXTENSIONS.iter().any(|t| e == *t)) {
                     let relative = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
                     match std::fs::read_to_string(&path) {
                         Ok(text) => {
@@ -86,7 +110,7 @@ impl Source {
             }
         }
         if problems.is_empty() {
-            Ok(Source { origin: dir.display().to_string(), files })
+            Ok(Source { origin: dir.display().to_string(), files, binaries })
         } else {
             Err(ConfigError { problems })
         }

@@ -18,11 +18,13 @@
 //! - `mention.rs`: user mentions, found one way for detection and for redaction.
 //! - `names.rs`: people's names, by the Census lists and by shape.
 //! - `redact.rs`: excerpts safe to show in a staff channel.
+//! - `learned/`: the learned layer beside the rules (linear heads over a static token table).
 //! - this file: [`Detector`], which scores rules over the evidence.
 
 mod evidence;
 mod finding;
 mod identifiers;
+pub mod learned;
 mod mention;
 mod names;
 mod normalize;
@@ -41,6 +43,7 @@ pub use redact::{excerpt, redact};
 
 use crate::config::{Config, Practice, Thresholds};
 use evidence::Evidence;
+use learned::Learned;
 use rulebook::{Probe, RuleBook, Scope};
 
 /// A name candidate at least this strong makes the message refer to a (non-staff) person, which
@@ -86,6 +89,8 @@ pub struct Detector {
     book: RuleBook,
     practice: Practice,
     thresholds: Thresholds,
+    /// The learned layer, when configured.
+    learned: Option<Learned>,
 }
 
 /// The configuration validated, but its rules could not be compiled together.
@@ -107,7 +112,8 @@ struct Candidate {
 impl Detector {
     pub fn new(config: &Config) -> Result<Detector, CompileError> {
         let book = RuleBook::compile(config).map_err(CompileError)?;
-        Ok(Detector { book, practice: config.practice.clone(), thresholds: config.thresholds })
+        let learned = config.model.as_ref().map(Learned::compile);
+        Ok(Detector { book, practice: config.practice.clone(), thresholds: config.thresholds, learned })
     }
 
     /// The same rules with empty match caches: what a long run should start from once a batch of
@@ -123,6 +129,9 @@ impl Detector {
 
     /// A rule's how-to-fix text, if it has one.
     pub fn fix_for(&self, rule: &str) -> Option<&str> {
+        if let Some(fix) = self.learned.as_ref().and_then(|l| l.fix_for(rule)) {
+            return Some(fix);
+        }
         self.book.rules.iter().find(|r| &*r.spec.id == rule).and_then(|r| r.spec.fix.as_deref())
     }
 
@@ -180,11 +189,34 @@ impl Detector {
             .collect();
         findings.sort_by(|a, b| (a.start, a.end, &a.rule).cmp(&(b.start, b.end, &b.rule)));
 
+        // The rules decide the kind when they found feedback: their evidence is explicit.
+        let rules_kind = dominant_feedback(&findings);
+        if let (Some(learned), Scope::Role(role)) = (&self.learned, scope)
+            && let Some(reading) = learned.read(message.text, role)
+        {
+            let hidden: Vec<(usize, usize)> =
+                findings.iter().filter(|f| f.kind.is_identifier()).map(|f| (f.start, f.end)).collect();
+            if let Some(finding) = learned.finding(message.text, role, &reading, &hidden) {
+                let at = findings.partition_point(|f| (f.start, f.end) <= (finding.start, finding.end));
+                findings.insert(at, finding);
+            }
+        }
+
         let mut labels: Vec<Label> = findings.iter().filter(|f| f.counted()).map(Finding::label).collect();
         labels.sort();
         labels.dedup();
-        let feedback_kind = dominant_feedback(&findings);
+        let feedback_kind = rules_kind.or_else(|| dominant_feedback(&findings));
         Analysis { labels, feedback_kind, findings }
+    }
+
+    /// The learned layer's own reading of a message, without the rules (for evaluation).
+    pub fn learned_reading(&self, text: &str, role: Role) -> Option<learned::Reading> {
+        self.learned.as_ref().and_then(|l| l.read(text, role))
+    }
+
+    /// Whether the learned layer is on.
+    pub fn has_learned(&self) -> bool {
+        self.learned.is_some()
     }
 
     fn score_rule(&self, index: usize, evidence: &Evidence<'_>, out: &mut Vec<Candidate>) {
