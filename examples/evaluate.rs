@@ -5,6 +5,8 @@
 //! `tests/corpus/` (tune and holdout apart), and prints precision, recall, F1 and the
 //! false-positive rate for the rules alone, the learned layer alone and both together.
 //!
+//! `BEDSIDE_CONFIG=DIR` in front evaluates a configuration directory instead of the built-in one.
+//!
 //! `DIR` is an optional folder of local evaluation sets (JSON Lines in the same format, such as the
 //! one `scripts/data/localeval.py` writes from data that has no licence to be committed). When it
 //! is given but absent, that part is skipped with a note, and the rest still runs.
@@ -18,7 +20,12 @@ use bedside::quality::{Sample, measure, parse_jsonl, render, totals};
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = config::load(&Source::embedded()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // BEDSIDE_CONFIG=config reads the directory as it is now (to try a threshold without a rebuild).
+    let source = match std::env::var_os("BEDSIDE_CONFIG") {
+        Some(dir) => Source::from_dir(Path::new(&dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Source::embedded(),
+    };
+    let config = config::load(&source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let detector = Detector::new(&config)?;
     println!("learned layer: {}", if detector.has_learned() { "on" } else { "off" });
 

@@ -32,11 +32,11 @@ const MIN_SUPPORT: usize = 10;
 /// Smaller own weights are dropped from heads.toml (they change a score by less than rounding).
 const MIN_OWN_WEIGHT: f32 = 0.02;
 
-const ADVICE_REASON: &str = "reads as personal medical advice to the person addressed (learned from real clinicians' \
-                             answers; no rule matched these exact words)";
+const ADVICE_REASON: &str = "reads as personal medical advice to the person addressed, as judged by a model trained on real clinicians' answers";
 const ADVICE_FIX: &str = "Keep it general (\"this is often…\", \"many people find…\") and invite them to book \
                           or call so a clinician can advise them personally.";
-const FEEDBACK_REASON: &str = "reads as feedback about the practice (learned from patients' comments)";
+const FEEDBACK_REASON: &str =
+    "reads as feedback about the practice, as judged by a model trained on patients' comments";
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

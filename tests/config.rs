@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bedside::config::{EMBEDDED, Source};
+use bedside::config::{EMBEDDED, EMBEDDED_BINARIES, Source};
 use bedside::setup::Setup;
 
 fn config_dir() -> PathBuf {
@@ -17,6 +17,9 @@ fn copy_config() -> tempfile::TempDir {
         let target = dir.path().join(path);
         std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
         std::fs::write(target, text).expect("write");
+    }
+    for (path, bytes) in EMBEDDED_BINARIES {
+        std::fs::write(dir.path().join(path), bytes).expect("write");
     }
     dir
 }
@@ -171,4 +174,24 @@ fn zero_ids_and_numbers_that_are_not_finite_are_reported_like_any_other_problem(
     assert_eq!(checked.status.code(), Some(2), "reported, not a panic");
     let err = String::from_utf8_lossy(&checked.stderr);
     assert!(err.contains("`0` is not a Discord id") && err.contains("cooloff_days = inf"), "{err}");
+}
+
+#[test]
+fn the_learned_layers_files_and_settings_are_checked_with_everything_else() {
+    let dir = copy_config();
+    let d = dir.path();
+    edit(d, "bedside.toml", "medical_advice = 0.97", "medical_advice = 1.5");
+    let table = std::fs::read(d.join("model/table.bin")).expect("table");
+    std::fs::write(d.join("model/table.bin"), &table[..table.len() - 7]).expect("truncate");
+    let text = Setup::load(Some(d)).expect_err("must be rejected").to_string();
+    assert!(text.contains("model.medical_advice = 1.5 is not a probability"), "{text}");
+    assert!(text.contains("model/table.bin: 11842545 bytes, but its header says"), "{text}");
+
+    // Off, the files are not needed at all.
+    let dir = copy_config();
+    let d = dir.path();
+    edit(d, "bedside.toml", "enabled = true", "enabled = false");
+    std::fs::remove_file(d.join("model/table.bin")).expect("remove");
+    let setup = Setup::load(Some(d)).expect("runs on the rules alone");
+    assert!(setup.config.model.is_none());
 }

@@ -114,3 +114,49 @@ fn pooled(sources: &[&str], label: Label, layer: Layer) -> Counts {
     }
     total
 }
+
+/// Both layers together on the committed held-out splits, as recorded in docs/learned.md when the
+/// heads and thresholds were last set. A change that loses more than 0.03 of any of them fails here.
+const SLACK: f64 = 0.03;
+
+#[test]
+fn held_out_real_text_keeps_its_recorded_figures() {
+    let doctors = pooled(&["aci-bench", "mts-dialog", "primock57"], Label::MedicalAdvice, Layer::Both);
+    let recall = doctors.recall().expect("held-out doctor turns labeled as advice");
+    assert!(recall >= 0.271 - SLACK, "advice recall on held-out doctor turns {recall:.3}");
+    // The layer must add to what the rules catch on real text, or it is not worth its cost.
+    let rules = pooled(&["aci-bench", "mts-dialog", "primock57"], Label::MedicalAdvice, Layer::Rules);
+    assert!(recall > rules.recall().unwrap_or(0.0) + 0.10, "the learned layer adds too little to the rules");
+
+    let general = pooled(&["medquad"], Label::MedicalAdvice, Layer::Both).false_positive_rate().expect("MedQuAD");
+    assert!(general <= 0.019 + SLACK, "general information flagged as advice: {general:.3}");
+
+    let feedback = pooled(&["written-feedback"], Label::Feedback, Layer::Both).recall().expect("written feedback");
+    assert!(feedback >= 0.593 - SLACK, "feedback recall on held-out written feedback {feedback:.3}");
+    let questions = pooled(&["meqsum", "mediqa2021"], Label::Feedback, Layer::Both).false_positive_rate().unwrap();
+    assert!(questions <= 0.124 + SLACK, "patients' questions taken as feedback: {questions:.3}");
+    let booking = pooled(&["sgd"], Label::Feedback, Layer::Both).false_positive_rate().unwrap();
+    assert!(booking <= 0.080 + SLACK, "booking talk taken as feedback: {booking:.3}");
+}
+
+#[test]
+fn a_model_finding_explains_itself() {
+    let d = detector();
+    let text = "Based on your symptoms it sounds like a vitamin deficiency. I'd suggest getting bloods done and \
+                starting a supplement, Mrs Kowalski.";
+    let analysis = d.analyze(&Message::new(text, Role::Staff));
+    let finding = analysis.findings.iter().find(|f| &*f.rule == "model.medical_advice").expect("the layer flags it");
+    assert!(analysis.has(Label::MedicalAdvice));
+    let reason = finding.reason();
+    assert!(reason.contains("probability 0.9"), "{reason}");
+    assert!(reason.contains("words “"), "{reason}");
+    assert!(!reason.to_lowercase().contains("kowalski"), "a name is never quoted: {reason}");
+    assert!(finding.start < finding.end && text.is_char_boundary(finding.start) && text.is_char_boundary(finding.end));
+    assert!(d.fix_for("model.medical_advice").is_some());
+
+    // General information and booking talk stay clean.
+    for clean in ["Flu shots are in! Walk-ins welcome Monday to Friday.", "Call us on the main line to book a time."] {
+        let a = d.analyze(&Message::new(clean, Role::Staff));
+        assert!(!a.findings.iter().any(|f| f.rule.starts_with("model.")), "{clean}");
+    }
+}

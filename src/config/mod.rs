@@ -26,7 +26,7 @@ use regex::Regex;
 use serde::de::DeserializeOwned;
 
 pub use error::{ConfigError, Problem, Problems};
-pub use source::{EMBEDDED, Source};
+pub use source::{EMBEDDED, EMBEDDED_BINARIES, Source};
 
 use crate::vocabulary::{FeedbackKind, Kind, Label, Severity};
 

@@ -290,7 +290,16 @@ fn showable(word: &str) -> bool {
     (3..=24).contains(&chars)
         && word.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
         && !word.chars().any(char::is_uppercase)
+        && !FUNCTION_WORDS.contains(&word)
 }
+
+/// Words that carry grammar, not meaning: true contributors, but no explanation to a reader.
+const FUNCTION_WORDS: &[&str] = &[
+    "and", "the", "for", "are", "was", "were", "you", "your", "with", "that", "this", "have", "has", "had", "from",
+    "they", "them", "then", "than", "been", "very", "just", "also", "what", "when", "will", "would", "could", "should",
+    "can", "but", "not", "all", "our", "she", "her", "his", "him", "its", "it's", "i'd", "i'm", "don't", "into",
+    "about", "there", "their", "some",
+];
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
