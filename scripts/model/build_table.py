@@ -84,7 +84,7 @@ import torch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.environ.get("BEDSIDE_MODEL_CACHE", "/work/fetched/model")
-TEXTS = os.path.join(ROOT, "data", "unlabeled", "texts.jsonl.gz")
+TEXTS = os.path.join(ROOT, "training", "unlabeled", "texts.jsonl.gz")
 HELDOUT = os.path.join(CACHE, "heldout_texts.jsonl.gz")
 OUTDIR = os.path.join(ROOT, "config", "model")
 SEED = 15

@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MIRROR = os.environ.get("BEDSIDE_MIRRORS", "/work/.mirror")
-OUT = os.path.join(ROOT, "data", "unlabeled", "texts.jsonl.gz")
+OUT = os.path.join(ROOT, "training", "unlabeled", "texts.jsonl.gz")
 HELDOUT_OUT = os.environ.get("BEDSIDE_MODEL_CACHE", "/work/fetched/model") + "/heldout_texts.jsonl.gz"
 
 # repository -> commit read (the versions the committed texts came from).
@@ -226,7 +226,7 @@ def key(t: str) -> str:
 def learned_heldout_keys() -> set[str]:
     """Texts of held-out rows in training/learned: never fitted on, whatever group they came under."""
     keys = set()
-    for path in sorted(glob.glob(os.path.join(ROOT, "data", "learned", "*.jsonl"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "training", "learned", "*.jsonl"))):
         for ln in open(path, encoding="utf-8"):
             if ln.strip():
                 r = json.loads(ln)
