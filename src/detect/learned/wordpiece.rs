@@ -218,13 +218,10 @@ mod tests {
     use super::*;
 
     fn tiny() -> WordPiece {
-        WordPiece::new(
-            [
-                "[PAD]", "[UNK]", "i", "suggest", "start", "##ing", "anti", "##biotic", "##s", "siobhan", ",", "!",
-                "caf", "##e", "中",
-            ]
-            .into_iter(),
-        )
+        WordPiece::new([
+            "[PAD]", "[UNK]", "i", "suggest", "start", "##ing", "anti", "##biotic", "##s", "siobhan", ",", "!", "caf",
+            "##e", "中",
+        ])
     }
 
     fn ids(wp: &WordPiece, text: &str) -> Vec<u32> {
