@@ -91,7 +91,7 @@ fn main() -> Result<()> {
     eprintln!("wrote config/model/heads.toml");
 
     // How the heads do on what they never saw, across thresholds.
-    let settings = ModelSettings { enabled: true, medical_advice: 0.5, feedback: 0.5, min_known_tokens: 3 };
+    let settings = ModelSettings { enabled: true, ..ModelSettings::default() };
     let model = Model { settings, table, vocab: vocab.into(), heads: Arc::new(heads) };
     let learned = Learned::compile(&model);
     sweep(&learned, &heldout, Role::Staff, Label::MedicalAdvice);

@@ -102,10 +102,7 @@ fn scan_reports_the_example_export() {
     assert_eq!(out.status.code(), Some(1), "1: something was flagged; {}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "every input was read: {}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
-    // The 13 problems planted in the export, the reply that names a patient over her bill, and one
-    // reply the learned layer reads as advice ("…and a glass of water afterwards!"), a known false
-    // positive (docs/learned.md).
-    assert!(text.contains("Flagged staff messages: 15"), "{text}");
+    assert!(text.contains("Flagged staff messages: 14"), "{text}");
     assert!(text.contains("skipped 6 bot, 4 system, 1 empty, 0 malformed"), "{text}");
     assert!(text.contains("https://discord.com/channels/1100000000000000001/1100000000000000104/1100000000000040007"));
     assert!(!text.contains("555-0138"), "a patient's number never reaches the report");
@@ -126,12 +123,11 @@ fn scan_reports_the_example_export() {
         .collect();
     flagged.sort();
     let expected = [
-        "10007", "10012", "10015", "10020", "10025", "10034", "20022", "20028", "20036", "30018", "30034", "30042",
-        "40007", "40015", "40024",
+        "10007", "10012", "10015", "10020", "10025", "10034", "20022", "20028", "30018", "30034", "30042", "40007",
+        "40015", "40024",
     ];
     assert_eq!(flagged, expected.map(|id| format!("11000000000000{id}")));
-    // 20036 is the learned layer's known false positive (see above).
-    assert_eq!(json["flagged_messages"], 15);
+    assert_eq!(json["flagged_messages"], 14);
     assert_eq!(json["files"], 4);
 
     let jsonl = stdout(&bedside(&["scan", "--format", "jsonl", "examples/export/"], ""));

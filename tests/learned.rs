@@ -18,6 +18,28 @@ fn detector() -> &'static Detector {
     DETECTOR.get_or_init(|| Detector::new(config()).expect("the embedded configuration compiles"))
 }
 
+/// The shipped configuration with the layer also deciding advice (off by default, see bedside.toml).
+fn with_advice() -> &'static Detector {
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    DETECTOR.get_or_init(|| {
+        let mut config = config().clone();
+        config.model.as_mut().expect("the layer is on").settings.decides_advice = true;
+        Detector::new(&config).expect("compiles")
+    })
+}
+
+#[test]
+fn by_default_the_layer_decides_feedback_but_not_advice() {
+    let advice = "I suggest you start antibiotic eye drops straight away.";
+    let default = detector().analyze(&Message::new(advice, Role::Staff));
+    assert!(!default.findings.iter().any(|f| f.rule.starts_with("model.")), "advice is off by default");
+    let on = with_advice().analyze(&Message::new(advice, Role::Staff));
+    assert!(on.findings.iter().any(|f| &*f.rule == "model.medical_advice"), "and works when turned on");
+    let praise =
+        detector().analyze(&Message::new("The ambulance came quickly and the crew were brilliant.", Role::Patient));
+    assert!(praise.findings.iter().any(|f| &*f.rule == "model.feedback"), "{:?}", praise.findings);
+}
+
 #[derive(serde::Deserialize)]
 struct Reference {
     text: String,
@@ -98,7 +120,7 @@ fn heldout_figures() -> &'static Figures {
     static FIGURES: OnceLock<Figures> = OnceLock::new();
     FIGURES.get_or_init(|| {
         let samples = committed_samples();
-        measure(detector(), samples.iter().filter(|s| s.is_heldout()))
+        measure(with_advice(), samples.iter().filter(|s| s.is_heldout()))
     })
 }
 
@@ -141,7 +163,7 @@ fn held_out_real_text_keeps_its_recorded_figures() {
 
 #[test]
 fn a_model_finding_explains_itself() {
-    let d = detector();
+    let d = with_advice();
     let text = "Based on your symptoms it sounds like a vitamin deficiency. I'd suggest getting bloods done and \
                 starting a supplement, Mrs Kowalski.";
     let analysis = d.analyze(&Message::new(text, Role::Staff));

@@ -355,6 +355,10 @@ pub fn load(source: &Source) -> Result<Config, ConfigError> {
 /// written before the layer existed still loads.
 fn load_model(raw: Option<raw::Model>, source: &Source, problems: &mut Problems) -> Option<model::Model> {
     let raw = raw?;
+    let decides = raw.decides.unwrap_or_else(|| vec!["medical_advice".into(), "feedback".into()]);
+    for label in decides.iter().filter(|l| !matches!(l.as_str(), "medical_advice" | "feedback")) {
+        problems.file(SETTINGS, format!("model.decides: `{label}` is not one of medical_advice, feedback"));
+    }
     let defaults = model::ModelSettings::default();
     let mut probability = |field: &str, value: Option<f32>, default: f32| -> f32 {
         let v = value.unwrap_or(default);
@@ -365,6 +369,8 @@ fn load_model(raw: Option<raw::Model>, source: &Source, problems: &mut Problems)
         v
     };
     let settings = model::ModelSettings {
+        decides_advice: decides.iter().any(|l| l == "medical_advice"),
+        decides_feedback: decides.iter().any(|l| l == "feedback"),
         enabled: raw.enabled.unwrap_or(true),
         medical_advice: probability("medical_advice", raw.medical_advice, defaults.medical_advice),
         feedback: probability("feedback", raw.feedback, defaults.feedback),

@@ -38,11 +38,21 @@ pub struct ModelSettings {
     pub feedback: f32,
     /// Below this many words the vocabulary knows, the layer abstains.
     pub min_known_tokens: usize,
+    /// Whether the layer may flag staff messages as advice, and patient messages as feedback.
+    pub decides_advice: bool,
+    pub decides_feedback: bool,
 }
 
 impl Default for ModelSettings {
     fn default() -> Self {
-        ModelSettings { enabled: false, medical_advice: 0.5, feedback: 0.5, min_known_tokens: 3 }
+        ModelSettings {
+            enabled: false,
+            medical_advice: 0.5,
+            feedback: 0.5,
+            min_known_tokens: 3,
+            decides_advice: true,
+            decides_feedback: true,
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Model {
     pub feedback: Option<f32>,
     #[serde(default)]
     pub min_known_tokens: Option<usize>,
+    /// Which labels the layer may decide (`medical_advice`, `feedback`).
+    #[serde(default)]
+    pub decides: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

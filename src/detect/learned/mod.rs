@@ -156,6 +156,13 @@ impl Learned {
     }
 
     fn read_tokens(&self, tokens: &[Token], role: Role) -> Option<Reading> {
+        let decides = match role {
+            Role::Staff => self.settings.decides_advice,
+            Role::Patient => self.settings.decides_feedback,
+        };
+        if !decides {
+            return None;
+        }
         let unk = self.wordpiece.unk();
         let known = |t: &&Token| Some(t.id) != unk && (t.id as usize) < self.scores.len();
         let known_words = {
