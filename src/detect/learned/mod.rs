@@ -100,15 +100,14 @@ impl Learned {
             })
             .collect();
         let mut scores = scores;
-        let index: std::collections::HashMap<&str, usize> =
-            model.vocab.iter().enumerate().map(|(i, t)| (&**t, i)).collect();
+        let wordpiece = WordPiece::new(model.vocab.iter().map(|t| &**t));
         let all = std::iter::once(&heads.medical_advice)
             .chain(std::iter::once(&heads.feedback))
             .chain(heads.kinds.iter().map(|(_, h)| h));
         for (h, head) in all.enumerate() {
             for (token, weight) in &head.tokens {
-                if let Some(&i) = index.get(&**token) {
-                    scores[i][h] += weight;
+                if let Some(i) = wordpiece.id(token) {
+                    scores[i as usize][h] += weight;
                 }
             }
         }
@@ -120,10 +119,8 @@ impl Learned {
             biases[KINDS + i] = head.bias;
             kinds[i] = *kind;
         }
-        let wordpiece = WordPiece::new(model.vocab.iter().map(|t| &**t));
-        let id = |t: &str| model.vocab.iter().position(|v| &**v == t).map(|i| i as u32);
         Learned {
-            stops: [id("."), id("!"), id("?")],
+            stops: [wordpiece.id("."), wordpiece.id("!"), wordpiece.id("?")],
             wordpiece: Arc::new(wordpiece),
             scores: scores.into(),
             biases,
@@ -165,18 +162,7 @@ impl Learned {
         }
         let unk = self.wordpiece.unk();
         let known = |t: &&Token| Some(t.id) != unk && (t.id as usize) < self.scores.len();
-        let known_words = {
-            let mut words = 0;
-            let mut last = None;
-            for t in tokens.iter().filter(known) {
-                if last != Some(t.word) {
-                    words += 1;
-                    last = Some(t.word);
-                }
-            }
-            words
-        };
-        if known_words < self.settings.min_known_tokens {
+        if known_words(tokens.iter().filter(known)).0 < self.settings.min_known_tokens {
             return None;
         }
         let head = match role {
@@ -200,13 +186,12 @@ impl Learned {
             }
             let sentence = &tokens[from..=i];
             from = i + 1;
-            let words = sentence.iter().filter(known).map(|t| t.word).collect::<Vec<_>>();
-            let distinct = words.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!words.is_empty());
-            if distinct < self.settings.min_known_tokens {
+            let (words, n) = known_words(sentence.iter().filter(known));
+            if words < self.settings.min_known_tokens {
                 continue;
             }
             let s: f32 = sentence.iter().filter(known).map(score).sum();
-            let logit = self.biases[head] + s / words.len() as f32;
+            let logit = self.biases[head] + s / n as f32;
             let (start, end) = (sentence[0].start, sentence[sentence.len() - 1].end);
             if best.is_none_or(|(b, _, _)| logit > b) {
                 best = Some((logit, start, end));
@@ -288,6 +273,19 @@ impl Learned {
             not_counted: None,
         })
     }
+}
+
+/// How many distinct words, and how many tokens, among `tokens` (a word's pieces are adjacent).
+fn known_words<'t>(tokens: impl Iterator<Item = &'t Token>) -> (usize, usize) {
+    let (mut words, mut n, mut last) = (0, 0, None);
+    for t in tokens {
+        n += 1;
+        if last != Some(t.word) {
+            words += 1;
+            last = Some(t.word);
+        }
+    }
+    (words, n)
 }
 
 /// A word safe to quote in a reason that staff and the store see: no digits, no capitals (names,

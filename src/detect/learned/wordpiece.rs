@@ -65,6 +65,14 @@ impl WordPiece {
         WordPiece { initial, continuation, unk, longest_piece }
     }
 
+    /// The id of a vocabulary entry as written in `vocab.txt` (`##ing` for a continuation).
+    pub fn id(&self, token: &str) -> Option<u32> {
+        match token.strip_prefix("##") {
+            Some(rest) if !rest.is_empty() => self.continuation.get(rest).copied(),
+            _ => self.initial.get(token).copied(),
+        }
+    }
+
     /// The id of `[UNK]`, if the vocabulary has one.
     pub fn unk(&self) -> Option<u32> {
         self.unk
@@ -246,6 +254,12 @@ mod tests {
         assert_eq!(&text[out[0].start..out[0].end], "Siobhán");
         assert_eq!(&text[out[2].start..out[2].end], "café");
         assert_eq!(out[2].word, out[3].word);
+    }
+
+    #[test]
+    fn entries_are_found_by_their_vocabulary_spelling() {
+        let wp = tiny();
+        assert_eq!((wp.id("suggest"), wp.id("##ing"), wp.id("ing"), wp.id("!")), (Some(3), Some(5), None, Some(11)));
     }
 
     #[test]
