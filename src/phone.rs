@@ -8,8 +8,10 @@
 //! module decides whether a candidate could be dialled: an international number (`+41 (0)98 189
 //! 99 09`, `0044 20 7946 0958`) must be valid in its own country; a national one (`020 7946 0958`,
 //! `0699 437 63 11`) must be valid in one of the configured regions, tried in order (the practice's
-//! country first, US by default). North American numbers keep the older, looser check too (area
-//! code and exchange 2–9, no N11), so the fictional 555-01xx numbers of examples still count.
+//! country first, US by default). North American numbers (`+1`, or national in the US or Canada)
+//! get the looser check alone (area code and exchange 2–9, no N11): the fictional 555-01xx numbers
+//! of examples still count, and it costs nothing, where the crate would try the metadata of each of
+//! the plan's 25 regions, more patterns than its regex cache holds, and compile them again.
 //!
 //! The crate has panicked on malformed input in the past (its issues #32 and #43, both fixed):
 //! only cleaned candidates reach it, and every call runs under `catch_unwind`, so a future bug
@@ -17,8 +19,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use phonenumber::PhoneNumber;
 use phonenumber::country::Id;
-use phonenumber::{Mode, PhoneNumber};
 
 use crate::vocabulary::nanp_digits;
 
@@ -48,10 +50,6 @@ impl Regions {
         }
         Ok(Regions(ids))
     }
-
-    fn nanp(&self) -> bool {
-        self.0.iter().any(|id| matches!(id, Id::US | Id::CA))
-    }
 }
 
 /// The number in E.164 (`+442079460958`), if `text` is a phone number: valid by the metadata in
@@ -62,16 +60,22 @@ pub fn e164(text: &str, regions: &Regions) -> Option<String> {
     if looks_like_other_identifier(text) {
         return None;
     }
+    if let Some(rest) = cleaned.strip_prefix("+1") {
+        // North America: the loose check is what counts (see the module doc), and it is cheap,
+        // where libphonenumber tries each of the plan's 25 regions' metadata in turn.
+        return nanp_digits(rest).map(|d| format!("+1{d}"));
+    }
     if cleaned.starts_with('+') {
         return parse_valid(None, &cleaned);
     }
     for &region in &regions.0 {
-        if let Some(number) = parse_valid(Some(region), &cleaned) {
-            return Some(number);
+        let number = match region {
+            Id::US | Id::CA => nanp_digits(&cleaned).map(|d| format!("+1{d}")),
+            _ => parse_valid(Some(region), &cleaned),
+        };
+        if number.is_some() {
+            return number;
         }
-    }
-    if regions.nanp() {
-        return nanp_digits(text).map(|d| format!("+1{d}"));
     }
     None
 }
@@ -144,7 +148,9 @@ fn parse_valid(region: Option<Id>, cleaned: &str) -> Option<String> {
     // See the module doc: the crate is not trusted not to panic.
     catch_unwind(AssertUnwindSafe(|| {
         let number: PhoneNumber = phonenumber::parse(region, cleaned).ok()?;
-        phonenumber::is_valid(&number).then(|| number.format().mode(Mode::E164).to_string())
+        // E.164 is the country code and the national number (with any leading zeros): written
+        // here, because the crate's formatter looks the country's metadata up again.
+        phonenumber::is_valid(&number).then(|| format!("+{}{}", number.code().value(), number.national()))
     }))
     .ok()
     .flatten()

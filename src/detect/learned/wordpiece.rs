@@ -188,6 +188,10 @@ fn is_control(c: char) -> bool {
     if matches!(c, '\t' | '\n' | '\r') {
         return false;
     }
+    // Most text is ASCII, whose only control characters are Cc: no table lookup needed.
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     c == '\0'
         || c == '\u{fffd}'
         || matches!(
