@@ -217,10 +217,19 @@ fn feedback_kinds() {
     assert_eq!(kind("The front desk team was so kind to my grandma today, thank you!"), Some(Praise));
     assert_eq!(kind("Waited over an hour past my appointment time and nobody told us why"), Some(Complaint));
     assert_eq!(kind("It would be great if you offered Saturday hygiene appointments"), Some(Suggestion));
+    assert_eq!(kind("It would be great if we could book appointments online"), Some(Suggestion));
+    assert_eq!(kind("Could you please add evening slots? Mornings are impossible with work"), Some(Suggestion));
     leaves_alone(
         Role::Patient,
         Label::Feedback,
         &[
+            // Requests and symptoms in the words of feedback (the shapes real patients' questions
+            // took in MeQSum and SGD's training splits).
+            "Can you get me an appointment with the hygienist next Tuesday morning?",
+            "please make it for the 12th at 3:30 in the afternoon",
+            "I've had terrible migraines all week and the tablets barely touch them",
+            "I can't even lift my arm above my shoulder this morning",
+            "please suggest me a good exercise for my lower back, thank you",
             "Do you take Blue Cross?",
             "is it normal for a filling to be sensitive for a week?",
             "thanks!",
