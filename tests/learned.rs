@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use bedside::config::{self, Source};
 use bedside::detect::learned::Embedder;
-use bedside::detect::{Detector, Label, Message, Role};
+use bedside::detect::{Detector, Label, Message, NotCounted, Role};
 use bedside::quality::{Counts, Figures, Layer, Sample, measure, parse_jsonl};
 
 fn config() -> &'static config::Config {
@@ -181,4 +181,35 @@ fn a_model_finding_explains_itself() {
         let a = d.analyze(&Message::new(clean, Role::Staff));
         assert!(!a.findings.iter().any(|f| f.rule.starts_with("model.")), "{clean}");
     }
+}
+
+/// The shipped configuration with `model.overrule_feedback_below` set (off by default).
+fn with_overrule(below: f32) -> Detector {
+    let mut config = config().clone();
+    config.model.as_mut().expect("the layer is on").settings.overrule_feedback_below = below;
+    Detector::new(&config).expect("compiles")
+}
+
+/// A question that closes with thanks: the rules see praise, the layer reads a question. Overruled,
+/// the rules' finding is still shown, not counted, and says why; real praise still counts.
+#[test]
+fn the_layer_can_overrule_the_rules_feedback_on_a_question() {
+    let question = "Is it safe to take melatonin every night for sleep? Thank you very much doctor";
+    let praise = "The front desk team was so kind to my grandma today, thank you!";
+    let reading = detector().learned_reading(question, Role::Patient).expect("the layer reads it");
+    assert!(reading.probability < 0.2, "the layer reads a question: {}", reading.probability);
+
+    let plain = detector().analyze(&Message::new(question, Role::Patient));
+    assert!(plain.has(Label::Feedback), "off by default, the rules count: {:?}", plain.findings);
+
+    let overruling = with_overrule(0.2);
+    let overruled = overruling.analyze(&Message::new(question, Role::Patient));
+    assert!(!overruled.has(Label::Feedback), "{:?}", overruled.findings);
+    assert_eq!(overruled.feedback_kind, None);
+    let kept = overruled.findings.iter().find(|f| f.label() == Label::Feedback).expect("still reported");
+    assert_eq!(kept.not_counted, Some(NotCounted::ReadsAsNotFeedback));
+    assert!(kept.not_counted.as_ref().is_some_and(|n| n.explain().contains("overrule_feedback_below")));
+
+    let control = overruling.analyze(&Message::new(praise, Role::Patient));
+    assert!(control.has(Label::Feedback), "real praise still counts: {:?}", control.findings);
 }

@@ -375,7 +375,18 @@ fn load_model(raw: Option<raw::Model>, source: &Source, problems: &mut Problems)
         medical_advice: probability("medical_advice", raw.medical_advice, defaults.medical_advice),
         feedback: probability("feedback", raw.feedback, defaults.feedback),
         min_known_tokens: raw.min_known_tokens.unwrap_or(defaults.min_known_tokens),
+        overrule_feedback_below: raw.overrule_feedback_below.unwrap_or(defaults.overrule_feedback_below),
     };
+    let overrule = settings.overrule_feedback_below;
+    if !(0.0..1.0).contains(&overrule) || overrule >= settings.feedback {
+        problems.file(
+            SETTINGS,
+            format!(
+                "model.overrule_feedback_below = {overrule} must be at least 0 and below model.feedback ({})",
+                settings.feedback
+            ),
+        );
+    }
     if settings.min_known_tokens == 0 || settings.min_known_tokens > 50 {
         problems.file(
             SETTINGS,

@@ -38,6 +38,9 @@ pub struct ModelSettings {
     pub feedback: f32,
     /// Below this many words the vocabulary knows, the layer abstains.
     pub min_known_tokens: usize,
+    /// A patient message the layer reads as feedback with less than this probability has the
+    /// rules' feedback findings reported but not counted (0: the rules always count).
+    pub overrule_feedback_below: f32,
     /// Whether the layer may flag staff messages as advice, and patient messages as feedback.
     pub decides_advice: bool,
     pub decides_feedback: bool,
@@ -50,6 +53,7 @@ impl Default for ModelSettings {
             medical_advice: 0.5,
             feedback: 0.5,
             min_known_tokens: 3,
+            overrule_feedback_below: 0.0,
             decides_advice: true,
             decides_feedback: true,
         }

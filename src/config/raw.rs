@@ -37,6 +37,8 @@ pub struct Model {
     pub feedback: Option<f32>,
     #[serde(default)]
     pub min_known_tokens: Option<usize>,
+    #[serde(default)]
+    pub overrule_feedback_below: Option<f32>,
     /// Which labels the layer may decide (`medical_advice`, `feedback`).
     #[serde(default)]
     pub decides: Option<Vec<String>>,

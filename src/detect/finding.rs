@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::vocabulary::{FeedbackKind, Kind, Label, Severity};
 
-/// Why an identifier that was found does not make the message a flag.
+/// Why a finding that was made does not count: an identifier that does not make the message a
+/// flag, or a rule's feedback that the learned layer overrules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NotCounted {
     /// The practice's own contact detail, named in config (`practice.phone`, …).
@@ -14,6 +15,9 @@ pub enum NotCounted {
     StaffName,
     /// Found, but nothing nearby ties it to a patient.
     NoPatientNearby,
+    /// A feedback rule matched, but the learned layer reads the whole message as something else
+    /// (a question, a request): see `model.overrule_feedback_below`.
+    ReadsAsNotFeedback,
 }
 
 impl NotCounted {
@@ -24,6 +28,11 @@ impl NotCounted {
             }
             NotCounted::StaffName => "a staff member's name (practice.staff_names in bedside.toml)".to_string(),
             NotCounted::NoPatientNearby => "nothing nearby ties it to a patient".to_string(),
+            NotCounted::ReadsAsNotFeedback => {
+                "the message as a whole reads as a question or request, not feedback (the learned \
+                 layer's probability is below model.overrule_feedback_below in bedside.toml)"
+                    .to_string()
+            }
         }
     }
 }

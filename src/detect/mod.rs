@@ -190,10 +190,14 @@ impl Detector {
         findings.sort_by(|a, b| (a.start, a.end, &a.rule).cmp(&(b.start, b.end, &b.rule)));
 
         // The rules decide the kind when they found feedback: their evidence is explicit.
-        let rules_kind = dominant_feedback(&findings);
+        let mut rules_kind = dominant_feedback(&findings);
         if let (Some(learned), Scope::Role(role)) = (&self.learned, scope)
             && let Some(reading) = learned.read(message.text, role)
         {
+            if role == Role::Patient && reading.probability < learned.settings().overrule_feedback_below {
+                overrule_feedback(&mut findings);
+                rules_kind = None;
+            }
             let hidden: Vec<(usize, usize)> =
                 findings.iter().filter(|f| f.kind.is_identifier()).map(|f| (f.start, f.end)).collect();
             if let Some(finding) = learned.finding(message.text, role, &reading, &hidden) {
@@ -324,6 +328,15 @@ fn resolve_overlaps(mut candidates: Vec<Candidate>, book: &RuleBook) -> Vec<Cand
         }
     }
     kept
+}
+
+/// The rules' feedback findings, kept for the reader but no longer counted: a phrase matched ("thank
+/// you", "can you make…"), but the message as a whole reads as a question or a request, and
+/// acknowledging it as feedback would leave the patient's question unanswered.
+fn overrule_feedback(findings: &mut [Finding]) {
+    for f in findings.iter_mut().filter(|f| f.counted() && f.label() == Label::Feedback) {
+        f.not_counted = Some(NotCounted::ReadsAsNotFeedback);
+    }
 }
 
 /// The feedback kind with the most counted evidence; on a tie, complaint before suggestion before
