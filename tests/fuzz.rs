@@ -11,9 +11,22 @@
 //! ```
 //!
 //! The cases are split 50% classify, 30% export, 20% configuration, from a fixed seed
-//! (`BEDSIDE_FUZZ_SEED` to change it), so a failure can be replayed. The loader compiles every rule
-//! pattern on each call, so most configuration cases mutate the settings, tips and templates with
-//! only one rule file beside them; a tenth carry the whole shipped configuration.
+//! (`BEDSIDE_FUZZ_SEED` to change it), so a failure can be replayed.
+//!
+//! A configuration case mutates one file of the shipped configuration. Compiling the rules'
+//! patterns is nearly all a load's time (~120 of ~130 ms), and a mutated file leaves every other
+//! pattern as it was, so the cases are split two ways:
+//! - **99%: the mutated file, read as Bedside reads it** (`config::load_reusing`: the same parsing,
+//!   checks and pattern rewriting as `config::load`), loaded with the files it is read with, and
+//!   only a changed pattern compiled; an unchanged one's regex is taken from the shipped rules'. By
+//!   kind of file: 35% `bedside.toml`, `tips.toml` or `templates.toml` (with each other); 35% a
+//!   rule file (with every word list, so `{lexicon:…}` resolves and a mutated pattern is compiled
+//!   for real); 20% a word list (alone); 10% the learned layer's `model/heads.toml` or
+//!   `model/vocab.txt` (with `bedside.toml` and each other; the 12 MB token table is not mutated).
+//! - **1%: the whole configuration, the way `bedside run`, `config check` and a reload load it**
+//!   (`Setup::from_source`): every file, the token table's checks, every pattern compiled, and when
+//!   that loads, the detector built and the templates and tips vetted by it.
+//!
 //! The suite's property tests (`tests/properties.rs`) run a smaller version of the first two on
 //! every `cargo test`.
 
@@ -21,7 +34,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use bedside::config::{EMBEDDED, Source};
+use bedside::config::{Compiled, ConfigError, EMBEDDED, Source};
 use bedside::export::{Item, read_export};
 use bedside::setup::Setup;
 
@@ -219,39 +232,88 @@ fn fuzz_export(rng: &mut Rng, cases: u64) {
     }
 }
 
+/// One configuration case in this many loads the whole configuration (see the module doc).
+const WHOLE_ONE_IN: usize = 100;
+
+/// A kind of configuration file, how often a case mutates one, and the files it is loaded with.
+struct Share {
+    name: &'static str,
+    percent: usize,
+    files: Vec<&'static str>,
+    context: Source,
+    cases: u64,
+}
+
 fn fuzz_config(rng: &mut Rng, cases: u64) {
-    // The learned layer's 12 MB table is checked whole (sha256) at every load; fuzzing it would be
-    // the same check a million times, so the text files are mutated and the table left out.
-    let whole = Source { binaries: Default::default(), ..Source::embedded() };
-    let light_files: Vec<&str> = ["bedside.toml", "tips.toml", "templates.toml", "rules/patient_context.toml"].into();
-    let light = Source {
+    // The shipped configuration, its token table included (borrowed: cloning it copies nothing).
+    let shipped = Source::embedded();
+    let compiled = Compiled::of(&setup().config);
+    let names: Vec<&'static str> = EMBEDDED.iter().map(|(p, _)| *p).collect();
+    let under =
+        |folder: &str| -> Vec<&'static str> { names.iter().copied().filter(|n| n.starts_with(folder)).collect() };
+    let only = |keep: &[&str]| Source {
         origin: "fuzz".into(),
-        files: whole
+        files: shipped
             .files
             .iter()
-            .filter(|(k, _)| light_files.contains(&k.as_str()))
+            .filter(|(k, _)| keep.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         binaries: Default::default(),
     };
-    let names: Vec<&str> = EMBEDDED.iter().map(|(p, _)| *p).collect();
+    let settings = vec!["bedside.toml", "tips.toml", "templates.toml"];
+    let model = vec!["model/heads.toml", "model/vocab.txt"];
+    let mut shares = [
+        Share { name: "settings", percent: 35, context: only(&settings), files: settings, cases: 0 },
+        Share { name: "rules", percent: 35, context: only(&under("lexicons/")), files: under("rules/"), cases: 0 },
+        Share { name: "lexicons", percent: 20, context: only(&[]), files: under("lexicons/"), cases: 0 },
+        Share {
+            name: "model",
+            percent: 10,
+            context: only(&["bedside.toml", "model/heads.toml", "model/vocab.txt"]),
+            files: model,
+            cases: 0,
+        },
+    ];
+    let (mut whole, mut whole_loaded) = (0u64, 0u64);
+    let answered = |n: u64, e: ConfigError| {
+        assert!(!e.problems.is_empty(), "config case {n}: an error lists its problems");
+        assert!(e.problems.iter().all(|p| !p.file.is_empty()), "config case {n}: each problem names its file");
+    };
     for n in 0..cases {
-        let mut source = if rng.below(10) == 0 { whole.clone() } else { light.clone() };
-        let file = if source.files.len() == whole.files.len() {
-            rng.pick(&names).to_string()
-        } else {
-            rng.pick(&light_files).to_string()
-        };
-        let base = source.files[&file].clone();
-        let mutated = mutate(rng, base.as_bytes());
-        source.files.insert(file.clone(), String::from_utf8_lossy(&mutated).into_owned());
-        guarded("config", n, &mutated, || match bedside::config::load(&source) {
-            Ok(_) => {}
-            Err(e) => {
-                assert!(!e.problems.is_empty(), "config case {n}: an error lists its problems");
+        if rng.below(WHOLE_ONE_IN) == 0 {
+            whole += 1;
+            let mut source = shipped.clone();
+            let file = rng.pick(&names).to_string();
+            let mutated = mutate(rng, source.files[&file].as_bytes());
+            source.files.insert(file, String::from_utf8_lossy(&mutated).into_owned());
+            guarded("config (whole)", n, &mutated, || match Setup::from_source(&source) {
+                Ok(_) => whole_loaded += 1,
+                Err(e) => answered(n, e),
+            });
+            continue;
+        }
+        let (roll, mut upto) = (rng.below(100), 0);
+        let share = shares
+            .iter_mut()
+            .find(|s| {
+                upto += s.percent;
+                roll < upto
+            })
+            .expect("the shares add up to 100%");
+        share.cases += 1;
+        let file = rng.pick(&share.files).to_string();
+        let mutated = mutate(rng, shipped.files[&file].as_bytes());
+        let mut source = share.context.clone();
+        source.files.insert(file, String::from_utf8_lossy(&mutated).into_owned());
+        guarded("config", n, &mutated, || {
+            if let Err(e) = bedside::config::load_reusing(&source, &compiled) {
+                answered(n, e);
             }
         });
     }
+    let split: Vec<String> = shares.iter().map(|s| format!("{} {}", s.cases, s.name)).collect();
+    println!("config loader: {}, {whole} whole ({whole_loaded} of them loaded)", split.join(", "));
 }
 
 fn cases() -> u64 {
