@@ -1,6 +1,6 @@
 //! Smoke tests of the fake Discord with a plain serenity `Client` + `EventHandler` (not the
-//! Bedside bot): connect/READY/GUILD_CREATE, messages in and out, scripted REST errors,
-//! gateway drop + RESUME (+ re-delivery), interactions, refusal of invalid dispatches, edits
+//! Bedside bot): connect/READY/GUILD_CREATE, messages in and out, scripted REST errors, an enforced
+//! nonce, gateway drop + RESUME (+ re-delivery), interactions, refusal of invalid dispatches, edits
 //! and history paging; and the fake gateway itself, with a bare WebSocket client: heartbeats read
 //! while its writer waits on a full socket, closing handshakes and drops. Every wait has a timeout.
 //! The fake's own unit tests (`fake_discord_smoke/units.rs`) run here too, and only here.
@@ -20,8 +20,8 @@ use serenity::all::{
     ApplicationId, Cache, ChannelId, ClientBuilder, Command, CommandDataOptionValue, CommandOptionType, CommandType,
     Context, CreateActionRow, CreateButton, CreateCommand, CreateCommandOption, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateMessage, EditInteractionResponse, EventHandler, GatewayIntents,
-    GetMessages, Guild, GuildId, Http, HttpBuilder, Interaction, Message, MessageId, MessageUpdateEvent, ReactionType,
-    Ready, ShardManager, UserId,
+    GetMessages, Guild, GuildId, Http, HttpBuilder, Interaction, Message, MessageId, MessageUpdateEvent, Nonce,
+    ReactionType, Ready, ShardManager, UserId,
 };
 use serenity::http::{HttpError, StatusCode};
 use support::fake_discord::*;
@@ -352,6 +352,37 @@ async fn scripted_rate_limit_and_discord_error() {
             other => panic!("expected Discord error 50007, got {other:?}"),
         }
         assert!(fake.requests().iter().any(|r| r.is("POST", "/users/@me/channels")));
+        let problems = fake.problems();
+        fake.shutdown().await;
+        assert!(problems.is_empty(), "{problems:?}");
+    })
+    .await;
+}
+
+/// 3b. Like Discord, a send with a nonce already used in the channel and `enforce_nonce` gets the
+///     first message back and makes none; another nonce, or no `enforce_nonce`, makes a new one,
+///     and a deleted message frees its nonce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enforced_nonce_posts_once() {
+    within(secs(20), async {
+        let fake = FakeDiscord::start().await;
+        let http = fake.http(); // REST only; no gateway needed
+        let channel = ChannelId::new(CH_HEALTH_TIPS);
+        let tip = |nonce: u64| CreateMessage::new().content("Floss daily").nonce(Nonce::Number(nonce));
+        let first = channel.send_message(&http, tip(41).enforce_nonce(true)).await.expect("sent");
+        let again = channel.send_message(&http, tip(41).enforce_nonce(true)).await.expect("answered");
+        assert_eq!(again.id, first.id, "the first message comes back");
+        assert_eq!(fake.channel_messages(CH_HEALTH_TIPS).len(), 1, "and no second one is made");
+        let path = format!("/channels/{CH_HEALTH_TIPS}/messages");
+        let sends = fake.requests().iter().filter(|r| r.is("POST", &path) && r.status == Some(200)).count();
+        assert_eq!(sends, 2, "both sends were answered");
+
+        channel.delete_message(&http, first.id).await.expect("deleted");
+        let after = channel.send_message(&http, tip(41).enforce_nonce(true)).await.expect("sent");
+        assert_ne!(after.id, first.id, "a deleted message's nonce is free");
+        channel.send_message(&http, tip(41)).await.expect("sent");
+        channel.send_message(&http, tip(42).enforce_nonce(true)).await.expect("sent");
+        assert_eq!(fake.channel_messages(CH_HEALTH_TIPS).len(), 3, "not enforced, or another nonce: new messages");
         let problems = fake.problems();
         fake.shutdown().await;
         assert!(problems.is_empty(), "{problems:?}");

@@ -28,6 +28,10 @@
 //! - messages fetched over REST carry no `guild_id` and no `member` (only gateway events do);
 //! - an interaction must get its first response within 3 s, and only once (10062 / 40060;
 //!   `set_interaction_ack_deadline`);
+//! - a create-message with `enforce_nonce: true` and a nonce the bot already sent in that channel
+//!   returns the message that nonce made (200, same id) and creates none, so a send repeated after
+//!   a lost answer or a restart posts once (Discord keeps a nonce a few minutes; the fake, for
+//!   its whole life; a deleted message frees its nonce);
 //! - a wrong token gets 401 on REST and close code 4004 on the gateway;
 //! - each shard has its own session, and a guild's events go on its shard's connection
 //!   (`(guild_id >> 22) % shards`, shard 0 without a guild); `GET /gateway/bot` recommends

@@ -546,6 +546,16 @@ pub fn page_messages(st: &State, channel_id: u64, query: &str) -> Result<Vec<Val
     Ok(picked.into_iter().map(fixtures::rest_message).collect())
 }
 
+/// A create-message body's nonce, which Discord takes as a number or a string: compared by its
+/// text.
+fn nonce_of(body: &Value) -> Option<String> {
+    match body.get("nonce")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn channel_routes(
     shared: &Shared,
@@ -575,6 +585,14 @@ fn channel_routes(
             if !has_payload {
                 return Answer::error(400, 50006, "Cannot send an empty message");
             }
+            let nonce = nonce_of(body);
+            let enforced = body.get("enforce_nonce").and_then(Value::as_bool) == Some(true);
+            if let Some(original) = nonce.as_deref().filter(|_| enforced).and_then(|n| st.message_with_nonce(cid, n)) {
+                // Discord's answer to a repeated send: the message the nonce already made, no new one
+                // (and so no MESSAGE_CREATE).
+                let original = fixtures::rest_message(original);
+                return ok::<Message>(st, path, original);
+            }
             let referenced = body
                 .get("message_reference")
                 .and_then(|r| r.get("message_id"))
@@ -584,6 +602,11 @@ fn channel_routes(
             let msg = fixtures::bot_message_json(world, id, place, body, 0, referenced.as_ref());
             let answer = ok::<Message>(st, path, fixtures::rest_message(&msg));
             if answer.status == 200 {
+                // The first live message with a nonce keeps it (one sent without `enforce_nonce`
+                // may repeat it); a deleted one's is taken by the next.
+                if let Some(nonce) = nonce.filter(|n| st.message_with_nonce(cid, n).is_none()) {
+                    st.nonces.insert((cid, nonce), id);
+                }
                 st.store_message(cid, id, msg.clone());
                 echo(shared, st, "MESSAGE_CREATE", msg);
             }

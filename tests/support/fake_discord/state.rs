@@ -306,6 +306,9 @@ pub struct State {
     pub messages: HashMap<u64, BTreeMap<u64, Value>>,
     /// DM channel id → recipient user id.
     pub dm_channels: HashMap<u64, u64>,
+    /// (channel id, nonce) → the bot's message created there with that nonce: what a later
+    /// create-message with the same nonce and `enforce_nonce` gets back (see `rest.rs`).
+    pub nonces: HashMap<(u64, String), u64>,
     pub global_commands: Vec<Value>,
     pub guild_commands: HashMap<u64, Vec<Value>>,
     /// interaction token → record.
@@ -331,6 +334,7 @@ impl State {
             scripts: vec![],
             messages: HashMap::new(),
             dm_channels: HashMap::new(),
+            nonces: HashMap::new(),
             global_commands: vec![],
             guild_commands: HashMap::new(),
             interactions: HashMap::new(),
@@ -374,6 +378,12 @@ impl State {
     /// Find a stored message in any channel.
     pub fn find_message(&self, message_id: u64) -> Option<&Value> {
         self.messages.values().find_map(|m| m.get(&message_id))
+    }
+
+    /// The bot's message created in `channel_id` with `nonce`, while it is still there.
+    pub fn message_with_nonce(&self, channel_id: u64, nonce: &str) -> Option<&Value> {
+        let id = self.nonces.get(&(channel_id, nonce.to_string()))?;
+        self.messages.get(&channel_id)?.get(id)
     }
 
     pub fn store_message(&mut self, channel_id: u64, id: u64, msg: Value) {
