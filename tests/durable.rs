@@ -360,6 +360,59 @@ async fn a_delivery_whose_mark_fails_is_recorded_later_and_never_sent_twice() {
     .await;
 }
 
+/// A DM is delivered, but its mark never takes effect: the database is locked while Discord's
+/// answer comes back, and Bedside stops before the lock is gone. After the restart the DM is still
+/// pending and is sent again, with the same nonce, which Discord answers with the message it
+/// already has (`enforce_nonce`): the author has one DM, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_sent_again_after_a_lost_mark_posts_no_second_message() {
+    within(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("bedside.db");
+        let fake = FakeDiscord::start().await;
+        let dm = fake.dm_channel(USER_PRIYA_RAMAN);
+        fake.script("POST", &format!("/channels/{dm}/messages"), vec![Scripted::delay(Duration::from_millis(1500))]);
+        let system: bedside::discord::Clock = Arc::new(unix_now);
+        let first = start(&fake, Setup::load(None).expect("config"), open(&db), system.clone()).await;
+        let msg = fake
+            .post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_PRIYA_RAMAN, "take 400mg ibuprofen every 6 hours"))
+            .await
+            .expect("post");
+        fake.wait_for_request_received(posts_to(dm), WAIT).await.expect("the DM is on its way");
+        let holder = rusqlite::Connection::open(&db).expect("another process");
+        holder.execute_batch("BEGIN EXCLUSIVE;").expect("hold the write lock");
+        fake.wait_for_request(posts_to(dm), WAIT).await.expect("the DM is delivered");
+        // The mark waits out the store's busy timeout (0.5 s) and fails; Bedside stops meanwhile,
+        // and a store call still blocked when it stopped gives up before the lock goes.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        first.stop().await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let dm_state = |db: &rusqlite::Connection| -> String {
+            let sql = "SELECT status FROM outbox WHERE kind = 'dm' AND message_id = ?1";
+            db.query_row(sql, [msg.get() as i64], |r| r.get(0)).expect("the DM's action")
+        };
+        // The positive controls: the DM did arrive, and the store did not hear of it.
+        assert_eq!(fake.channel_messages(dm).len(), 1, "the DM arrived");
+        assert_eq!(dm_state(&holder), "pending", "its mark did not take effect");
+        holder.execute_batch("COMMIT;").expect("release");
+        assert_eq!(delivered(&fake, CH_STAFF_ALERTS), 0, "the alert waits for the DM");
+
+        let second = start(&fake, Setup::load(None).expect("config"), open(&db), system).await;
+        fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("the alert follows the DM");
+        tokio::time::sleep(QUIET).await;
+        second.stop().await;
+        let sends: Vec<_> = fake.requests().into_iter().filter(|r| posts_to(dm)(r)).collect();
+        assert_eq!(sends.len(), 2, "the DM was sent again after the restart");
+        assert!(sends.iter().all(|r| r.status == Some(200)), "and answered both times");
+        assert_eq!(sends[0].json_field("nonce"), sends[1].json_field("nonce"), "with the same nonce");
+        assert_eq!(fake.channel_messages(dm).len(), 1, "the author still has one DM");
+        assert_eq!(delivered(&fake, CH_STAFF_ALERTS), 1, "and staff one alert");
+        assert_eq!(dm_state(&holder), "sent", "recorded in the end");
+        fake.shutdown().await;
+    })
+    .await;
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
