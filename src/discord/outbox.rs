@@ -497,7 +497,7 @@ async fn carry_out(
                 .map(|_| ())
         }
         Act::Staff { channel, notice } => {
-            let create = CreateMessage::new().embed(embed(notice));
+            let create = once(CreateMessage::new().embed(embed(notice)), action);
             with_retry("tell staff", || ChannelId::new(*channel).send_message(http, create.clone())).await.map(|_| ())
         }
     }
