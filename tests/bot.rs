@@ -765,14 +765,27 @@ async fn sighup_makes_the_running_binary_read_its_configuration_again() {
     .await;
 }
 
+/// Waits until the bot's start-up catch-up has read `channel`'s history (its read was answered, so
+/// what it read is fixed): a message posted after this reaches the bot by the gateway alone.
+async fn caught_up(fake: &FakeDiscord, channel: u64) {
+    let history = format!("/channels/{channel}/messages");
+    fake.wait_for_request(|r| r.is("GET", &history), WAIT).await.expect("catch-up read the channel");
+}
+
 /// Roles change while Bedside runs: a role created with a staff name, and an existing role renamed
 /// to one, count for the next message at once (serenity's cache follows every create, update and
 /// delete; Bedside reads it).
+///
+/// The messages carry their author's roles as the gateway sends them; the fake's member record does
+/// not have the new role. So each is posted once catch-up has read the channel: before that,
+/// catch-up could read the message back over REST first (no member there), look the author's roles
+/// up as the fake has them, find no staff role, and the gateway's copy would be a repeat, ignored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_role_granted_while_running_counts_at_once() {
     within(async {
         let fake = FakeDiscord::start().await;
         let bot = start(&fake, setup(), Overrides::default()).await;
+        caught_up(&fake, CH_ASK_THE_CLINIC).await;
         const ROLE_NEW: u64 = 1_180_000_000_000_000_190;
         let created = RoleFixture {
             id: ROLE_NEW,
