@@ -186,7 +186,10 @@ fn the_learned_layers_files_and_settings_are_checked_with_everything_else() {
     std::fs::write(d.join("model/table.bin"), &table[..table.len() - 7]).expect("truncate");
     let text = Setup::load(Some(d)).expect_err("must be rejected").to_string();
     assert!(text.contains("model.medical_advice = 1.5 is not a probability"), "{text}");
-    assert!(text.contains("model.overrule_feedback_below = 0.96 must be at least 0 and below model.feedback"), "{text}");
+    assert!(
+        text.contains("model.overrule_feedback_below = 0.96 must be at least 0 and below model.feedback"),
+        "{text}"
+    );
     assert!(text.contains("model/table.bin: 11842545 bytes, but its header says"), "{text}");
 
     // Off, the files are not needed at all.
