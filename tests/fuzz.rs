@@ -1,7 +1,8 @@
 //! A long fuzz run over the three parsers of outside input: `classify` (JSON Lines of drafts), the
 //! DiscordChatExporter reader, and the configuration loader. Each case is a mutation of real
 //! input (the labeled corpus, an export, the shipped configuration files) or random bytes, and each
-//! must be answered without a panic: every non-blank line of `classify` gets its answer, the export
+//! must be answered without a panic: every non-blank line of `classify` gets its answer (and half
+//! its cases are well-formed lines around a mutated text, which must reach the detector), the export
 //! reader returns a result, and the loader a configuration or a list of problems naming their
 //! files.
 //!
@@ -168,16 +169,29 @@ fn corpus_lines() -> Vec<Vec<u8>> {
 
 fn fuzz_classify(rng: &mut Rng, cases: u64) {
     let lines = corpus_lines();
+    let texts: Vec<Vec<u8>> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(|t| t.as_bytes().to_vec()))
+        .collect();
     let detector = &setup().detector;
     let mut input = Vec::new();
     let mut output = Vec::new();
+    let mut analyzed = 0u64;
     for n in 0..cases {
         input.clear();
-        let line = match rng.below(10) {
-            0 => random_bytes(rng, 200),
-            _ => {
+        // Half the cases are well-formed lines around a mutated text, so that the detector itself
+        // meets broken text (a mutated JSON line is mostly refused by the parser before it).
+        let (line, well_formed) = match rng.below(10) {
+            0 => (random_bytes(rng, 200), false),
+            1..=4 => {
                 let base = &lines[rng.below(lines.len())];
-                mutate(rng, base)
+                (mutate(rng, base), false)
+            }
+            _ => {
+                let base = &texts[rng.below(texts.len())];
+                let text = mutate(rng, base);
+                (well_formed_line(rng, n, &String::from_utf8_lossy(&text)), true)
             }
         };
         input.extend(line.iter().filter(|b| **b != b'\n'));
@@ -192,7 +206,25 @@ fn fuzz_classify(rng: &mut Rng, cases: u64) {
             usize::from(!blank),
             "classify case {n}: one answer"
         );
+        let answer: serde_json::Value = serde_json::from_slice(&output).unwrap_or_default();
+        let answered = answer.get("error").is_none();
+        assert!(!well_formed || answered, "classify case {n}: a well-formed line is analyzed");
+        analyzed += u64::from(answered && !blank);
     }
+    println!("classify: {analyzed} of {cases} lines reached the detector");
+}
+
+/// A valid `classify` line carrying `text`, with a random role, reply flag and mention count.
+fn well_formed_line(rng: &mut Rng, n: u64, text: &str) -> Vec<u8> {
+    let role = if rng.below(2) == 0 { "staff" } else { "patient" };
+    let line = serde_json::json!({
+        "id": format!("fuzz-{n}"),
+        "role": role,
+        "text": text,
+        "is_reply": rng.below(4) == 0,
+        "mentions": rng.below(3),
+    });
+    serde_json::to_vec(&line).expect("a JSON value serializes")
 }
 
 fn fuzz_export(rng: &mut Rng, cases: u64) {
