@@ -261,6 +261,40 @@ async fn removal_returns_the_text_to_its_author_by_dm() {
     .await;
 }
 
+/// Discord answers a removal of a message that is already gone with 404 Unknown Message: a removal
+/// repeated after a restart lost its mark, or a moderator who was first. The post is down, so the
+/// author and staff are told it was removed, not given the notice for a post still up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_of_a_message_already_gone_counts_as_removed() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let mut s = setup();
+        let mut config = (*s.config).clone();
+        config.remove_at = Some(Severity::High);
+        s.config = Arc::new(config);
+        let bot = start(&fake, s, Overrides::default()).await;
+        fake.script(
+            "DELETE",
+            &format!("/channels/{CH_ASK_THE_CLINIC}/messages/*"),
+            vec![Scripted::discord_error(404, 10008, "Unknown Message")],
+        );
+        let text = "give Dana 7.5 ml of the kids ibuprofen every 6 hours, her mom's cell is 971-555-0164";
+        let msg = fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_SAM_WHITAKER, text)).await.expect("post");
+        let delete = fake
+            .wait_for_request(|r| r.is("DELETE", &format!("/channels/{CH_ASK_THE_CLINIC}/messages/{msg}")), WAIT)
+            .await
+            .expect("the removal is tried");
+        assert_eq!(delete.status, Some(404), "and answered Unknown Message");
+        let dm = fake.wait_for_request(posts_to(fake.dm_channel(USER_SAM_WHITAKER)), WAIT).await.expect("dm");
+        assert!(embed_text(&dm).contains(text), "the removed variant returns the text: {}", embed_text(&dm));
+        let alert = embed_text(&fake.wait_for_request(posts_to(CH_STAFF_ALERTS), WAIT).await.expect("alert"));
+        assert!(alert.contains("Removed"), "{alert}");
+        bot.stop().await;
+        fake.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_are_rechecked_a_fix_resolves_the_alert_and_a_new_problem_is_flagged() {
     within(async {

@@ -18,6 +18,17 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// Discord's code for "Cannot send messages to this user" (DMs closed or no shared server).
 pub const DMS_CLOSED: isize = 50007;
 
+/// Discord's code for "Unknown Message".
+pub const UNKNOWN_MESSAGE: isize = 10008;
+
+/// Whether a request failed because its message no longer exists.
+pub fn message_is_gone(error: &serenity::Error) -> bool {
+    matches!(
+        error,
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(ErrorResponse { error, .. })) if error.code == UNKNOWN_MESSAGE
+    )
+}
+
 /// What a failed request means for the caller.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Failure {

@@ -40,7 +40,7 @@ use tokio::runtime::Handle;
 
 use super::clock::Clock;
 use super::counters::Counters;
-use super::deliver::{Failure, classify, with_retry};
+use super::deliver::{Failure, classify, message_is_gone, with_retry};
 use super::embed::embed;
 use crate::notice::{self, Notice};
 use crate::store::{NewAction, Pending, Store, StoreError};
@@ -392,8 +392,17 @@ async fn carry_out(
 ) -> Result<(), serenity::Error> {
     match act {
         Act::Remove { channel, message } => {
-            with_retry("remove message", || ChannelId::new(*channel).delete_message(http, MessageId::new(*message)))
-                .await
+            let removal = with_retry("remove message", || {
+                ChannelId::new(*channel).delete_message(http, MessageId::new(*message))
+            })
+            .await;
+            match removal {
+                // Already gone: this removal went through before a restart lost its mark, or a
+                // moderator was first. The post is down, which is what the removal is for, and the
+                // author's DM and the alert should say so.
+                Err(e) if message_is_gone(&e) => Ok(()),
+                other => other,
+            }
         }
         Act::Dm { author, notice, if_removed } => {
             let removed = courier.action_sent("remove", message);
