@@ -71,9 +71,6 @@ impl std::fmt::Debug for Learned {
 pub struct Reading {
     /// The label's probability, for the whole message.
     pub probability: f32,
-    /// The probability of the sentence that reads most like the label (`None` when no sentence
-    /// has enough known words of its own).
-    pub sentence_probability: Option<f32>,
     /// The span of the sentence that reads most like the label, in the original text.
     pub start: usize,
     pub end: usize,
@@ -231,8 +228,7 @@ impl Learned {
             let best = (0..3).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap_or(0);
             self.kinds[best]
         });
-        let sentence_probability = best.map(|(b, _, _)| sigmoid(b));
-        Some(Reading { probability: sigmoid(logit), sentence_probability, start, end, words, kind })
+        Some(Reading { probability: sigmoid(logit), start, end, words, kind })
     }
 
     /// The finding a reading makes, if its probability reaches the label's threshold. `hidden`
