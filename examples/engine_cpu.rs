@@ -12,6 +12,7 @@
 
 use bedside::config::{self, Source};
 use bedside::detect::{Detector, Message, Role};
+use bedside::quality;
 
 fn main() {
     let config = config::load(&Source::embedded()).expect("the built-in configuration loads");
@@ -66,16 +67,13 @@ fn corpus_files() -> Vec<String> {
     files
 }
 
-/// `text` and `role` of each line of JSON Lines files (other fields are ignored).
+/// `text` and `role` of each line of JSON Lines files, read as the quality measures read them.
 fn read(files: &[String]) -> Vec<(String, Role)> {
     let mut messages = Vec::new();
     for file in files {
         let content = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
-        for line in content.lines().filter(|l| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}: {e}"));
-            let role = if v["role"] == "staff" { Role::Staff } else { Role::Patient };
-            messages.push((v["text"].as_str().unwrap_or_default().to_string(), role));
-        }
+        let samples = quality::parse_jsonl(file, &content).unwrap_or_else(|e| panic!("{e}"));
+        messages.extend(samples.into_iter().map(|s| (s.text, s.role)));
     }
     messages
 }

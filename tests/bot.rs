@@ -30,6 +30,15 @@ fn setup() -> Setup {
     Setup::load(None).expect("embedded configuration")
 }
 
+/// The embedded configuration with removal on for high-severity flags (`remove_at`).
+fn setup_removing_at_high() -> Setup {
+    let mut s = setup();
+    let mut config = (*s.config).clone();
+    config.remove_at = Some(Severity::High);
+    s.config = Arc::new(config);
+    s
+}
+
 /// Starts the bot against the fake, with a store in memory, and waits until it is ready in the
 /// guild (commands registered).
 async fn start(fake: &FakeDiscord, setup: Setup, overrides: Overrides) -> Running {
@@ -237,11 +246,7 @@ async fn threads_under_watched_channels_and_the_permission_fallback_count() {
 async fn removal_returns_the_text_to_its_author_by_dm() {
     within(async {
         let fake = FakeDiscord::start().await;
-        let mut s = setup();
-        let mut config = (*s.config).clone();
-        config.remove_at = Some(Severity::High);
-        s.config = Arc::new(config);
-        let bot = start(&fake, s, Overrides::default()).await;
+        let bot = start(&fake, setup_removing_at_high(), Overrides::default()).await;
         let text = "give Dana 7.5 ml of the kids ibuprofen every 6 hours, her mom's cell is 971-555-0164";
         let msg = fake.post_message(MessageSpec::new(CH_ASK_THE_CLINIC, USER_SAM_WHITAKER, text)).await.expect("post");
         fake.wait_for_request(|r| r.is("DELETE", &format!("/channels/{CH_ASK_THE_CLINIC}/messages/{msg}")), WAIT)
@@ -268,11 +273,7 @@ async fn removal_returns_the_text_to_its_author_by_dm() {
 async fn a_removal_of_a_message_already_gone_counts_as_removed() {
     within(async {
         let fake = FakeDiscord::start().await;
-        let mut s = setup();
-        let mut config = (*s.config).clone();
-        config.remove_at = Some(Severity::High);
-        s.config = Arc::new(config);
-        let bot = start(&fake, s, Overrides::default()).await;
+        let bot = start(&fake, setup_removing_at_high(), Overrides::default()).await;
         fake.script(
             "DELETE",
             &format!("/channels/{CH_ASK_THE_CLINIC}/messages/*"),
