@@ -6,6 +6,10 @@
 //! cargo run --release --example engine_cpu -- training/learned/*.jsonl  # each message once
 //! ```
 //!
+//! `ENGINE_CPU_PASSES=N` runs the corpus N times and prints nothing: under cachegrind, the
+//! difference between two such runs, divided by the messages, counts the instructions one message
+//! costs, a figure no neighbouring process can move (docs/performance.md).
+//!
 //! With files, every message is analyzed once, in order: a lazy DFA then meets new text all the
 //! time, as in a live guild, instead of settling on a corpus it has seen before. Linux only
 //! (`/proc/thread-self/schedstat`).
@@ -18,7 +22,12 @@ fn main() {
     let config = config::load(&Source::embedded()).expect("the built-in configuration loads");
     let detector = Detector::new(&config).expect("it compiles");
     let files: Vec<String> = std::env::args().skip(1).collect();
-    if files.is_empty() {
+    if let Some(passes) = std::env::var("ENGINE_CPU_PASSES").ok().and_then(|p| p.parse().ok()) {
+        // For `valgrind --tool=cachegrind`: the corpus this many times and nothing else, so that
+        // two runs' difference divided by the messages is the instructions one message costs.
+        let messages = read(&corpus_files());
+        (0..passes).for_each(|_| analyze_all(&detector, &messages));
+    } else if files.is_empty() {
         let messages = read(&corpus_files());
         for _ in 0..20 {
             analyze_all(&detector, &messages);
