@@ -88,6 +88,36 @@ impl WordPiece {
         word.clear();
         for (at, c) in text.char_indices() {
             let next = at + c.len_utf8();
+            // Most text is ASCII: the same steps as below, without the Unicode tables.
+            if c.is_ascii() {
+                match ascii_class(c) {
+                    Class::Space => {
+                        if let Some(start) = word_start.take() {
+                            self.pieces(word, start, word_end, words, out);
+                            words += 1;
+                            word.clear();
+                        }
+                    }
+                    Class::Dropped => {}
+                    Class::Punctuation => {
+                        if let Some(start) = word_start.take() {
+                            self.pieces(word, start, word_end, words, out);
+                            words += 1;
+                            word.clear();
+                        }
+                        word.push(c);
+                        self.pieces(word, at, next, words, out);
+                        words += 1;
+                        word.clear();
+                    }
+                    Class::Letter => {
+                        word.push(c.to_ascii_lowercase());
+                        word_start.get_or_insert(at);
+                        word_end = next;
+                    }
+                }
+                continue;
+            }
             if is_control(c) {
                 continue;
             }
@@ -129,7 +159,8 @@ impl WordPiece {
     /// Greedy longest-match-first split of one normalized word.
     fn pieces(&self, word: &str, start: usize, end: usize, index: u32, out: &mut Vec<Token>) {
         let token = |id| Token { id, start, end, word: index };
-        if word.chars().count() > MAX_WORD_CHARS {
+        // A word's bytes are at least its characters: count only a long one.
+        if word.len() > MAX_WORD_CHARS && word.chars().count() > MAX_WORD_CHARS {
             if let Some(unk) = self.unk {
                 out.push(token(unk));
             }
@@ -165,6 +196,28 @@ impl WordPiece {
                 }
             }
         }
+    }
+}
+
+/// What the normalizer and pre-tokenizer do with a character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Dropped,
+    Space,
+    /// A word of its own.
+    Punctuation,
+    /// Part of a word.
+    Letter,
+}
+
+/// [`Class`] of an ASCII character, without the Unicode tables: in ASCII, BERT's whitespace is
+/// these four, its punctuation is Rust's, and the other controls are dropped.
+fn ascii_class(c: char) -> Class {
+    match c {
+        ' ' | '\t' | '\n' | '\r' => Class::Space,
+        _ if c.is_ascii_control() => Class::Dropped,
+        _ if c.is_ascii_punctuation() => Class::Punctuation,
+        _ => Class::Letter,
     }
 }
 
@@ -271,6 +324,22 @@ mod tests {
         let wp = tiny();
         assert_eq!(ids(&wp, "startxyz"), vec![1]);
         assert_eq!(ids(&wp, &"a".repeat(101)), vec![1]);
+    }
+
+    #[test]
+    fn the_ascii_shortcut_classifies_as_the_general_steps_do() {
+        for c in (0u8..128).map(char::from) {
+            let general = if is_control(c) {
+                Class::Dropped
+            } else if c.is_whitespace() {
+                Class::Space
+            } else if is_punctuation(c) || is_cjk(c) {
+                Class::Punctuation
+            } else {
+                Class::Letter
+            };
+            assert_eq!(ascii_class(c), general, "{c:?}");
+        }
     }
 
     #[test]
