@@ -211,7 +211,7 @@ fn cue_before(text: &str, words: &[Word], i: usize) -> Option<Cue> {
     let mut buffer = [0u8; SHORT_WORD];
     let p = lowercase(&text[prev.start..prev.end], &mut buffer);
     let p = p.trim_end_matches('.');
-    if HONORIFICS.contains(&p) {
+    if HONORIFICS.binary_search(&p).is_ok() {
         return Some(Cue::Honorific);
     }
     if matches!(p, "patient" | "pt" | "client" | "resident" | "patientin" | "pacjent" | "pacjentka" | "patiente") {
@@ -386,11 +386,11 @@ fn is_particle(word: &str) -> bool {
     )
 }
 
-/// Titles written before a name, lowercase, without a trailing dot.
+/// Titles written before a name, lowercase, without a trailing dot. Sorted (binary searched).
 const HONORIFICS: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "mister", "dr", "prof", "sir", "madam", "madame", "mme", "mlle", "m", "herr",
-    "frau", "pan", "pani", "sr", "sra", "srta", "señor", "señora", "senor", "senora", "don", "doña", "sig", "signor",
-    "signora", "dhr", "mevr", "fr", "hr", "ông", "bà", "anh", "chị",
+    "anh", "bà", "chị", "dhr", "don", "doña", "dr", "fr", "frau", "herr", "hr", "m", "madam", "madame", "mevr", "miss",
+    "mister", "mlle", "mme", "mr", "mrs", "ms", "mx", "pan", "pani", "prof", "senor", "senora", "señor", "señora",
+    "sig", "signor", "signora", "sir", "sr", "sra", "srta", "ông",
 ];
 
 /// Lines that close a letter before a signature.
@@ -449,7 +449,7 @@ fn is_stop(word: &str) -> bool {
     let mut buffer = [0u8; SHORT_WORD];
     let lower = lowercase(word, &mut buffer);
     let w = lower.trim_end_matches('.');
-    STOP.binary_search(&w).is_ok() || HONORIFICS.contains(&w)
+    STOP.binary_search(&w).is_ok() || HONORIFICS.binary_search(&w).is_ok()
 }
 
 /// Sorted (binary searched).
@@ -793,9 +793,10 @@ mod tests {
     }
 
     #[test]
-    fn stop_and_place_lists_are_sorted_for_binary_search() {
+    fn stop_place_and_title_lists_are_sorted_for_binary_search() {
         assert!(STOP.windows(2).all(|w| w[0] < w[1]));
         assert!(PLACE.windows(2).all(|w| w[0] < w[1]));
+        assert!(HONORIFICS.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
