@@ -17,6 +17,10 @@ use super::rulebook::{Builtins, Probe, RuleBook, Scope};
 /// linear in the message length even for a pathological message that repeats one word 10,000 times.
 pub const MAX_OCCURRENCES: usize = 64;
 
+/// `Evidence::present` of a pattern that does not occur. [`RuleBook::compile`] keeps the
+/// patterns fewer, so every slot fits.
+pub const ABSENT: u16 = u16::MAX;
+
 /// A place in the matchable text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Occurrence {
@@ -32,11 +36,14 @@ pub struct Evidence<'t> {
     pub text: &'t str,
     /// Each word's byte range, in order.
     words: Vec<(u32, u32)>,
-    /// Which patterns occur at all (one pass of each `RegexSet` the scope uses).
-    present: Vec<bool>,
-    /// Where they occur: searched only when a rule asks, since most signals of most rules are
-    /// never consulted (their trigger did not fire).
-    patterns: Vec<OnceCell<Vec<Occurrence>>>,
+    /// By pattern: its slot in `located` if it occurs at all (one pass of each `RegexSet` the
+    /// scope uses), else [`ABSENT`].
+    present: Vec<u16>,
+    /// Where the present patterns occur, by slot: searched only when a rule asks, since most
+    /// signals of most rules are never consulted (their trigger did not fire). Only the few
+    /// present patterns have a slot: a cell for each of the ~130 patterns cost more to make and
+    /// drop than the searches they saved.
+    located: Vec<OnceCell<Vec<Occurrence>>>,
     book: &'t RuleBook,
     lexicons: Vec<Vec<Occurrence>>,
     /// Occurrences of multi-list probes, merged once per message.
@@ -80,13 +87,14 @@ impl<'t> Evidence<'t> {
         let (is_reply, mentions) = (message.is_reply, message.mentions);
         let Builtins { patient_words, staff_words, you_words } = book.builtins;
         let words = words(text);
-        let mut present = vec![false; book.patterns.len()];
+        let mut present = vec![ABSENT; book.patterns.len()];
+        let mut located = Vec::new();
         for set in book.sets_for(scope) {
             for local in set.set.matches(text).iter() {
-                present[set.globals[local]] = true;
+                present[set.globals[local]] = located.len() as u16;
+                located.push(OnceCell::new());
             }
         }
-        let patterns = (0..book.patterns.len()).map(|_| OnceCell::new()).collect();
         let mut lexicons: Vec<Vec<Occurrence>> = vec![Vec::new(); book.lexicon_names.len()];
         if let Some(automaton) = &book.automaton {
             for m in automaton.find_overlapping_iter(text) {
@@ -127,7 +135,7 @@ impl<'t> Evidence<'t> {
             name: false,
         };
         let merged = (0..book.multi_lists.len()).map(|_| OnceCell::new()).collect();
-        Evidence { text, words, present, patterns, book, lexicons, merged, names: OnceCell::new(), features }
+        Evidence { text, words, present, located, book, lexicons, merged, names: OnceCell::new(), features }
     }
 
     pub fn features(&self) -> &Features {
@@ -141,7 +149,7 @@ impl<'t> Evidence<'t> {
     /// Whether a probe occurs anywhere in the message, without locating it.
     pub fn occurs(&self, probe: Probe, case_sensitive: bool) -> bool {
         match probe {
-            Probe::Pattern(i) => self.present[i],
+            Probe::Pattern(i) => self.present[i] != ABSENT,
             Probe::Lexicon { .. } => self.occurrences(probe).iter().any(|o| !case_sensitive || o.exact_case),
             Probe::Feature(f) => self.features.has(f),
             Probe::Finder(_) => !self.occurrences(probe).is_empty(),
@@ -151,14 +159,19 @@ impl<'t> Evidence<'t> {
     /// Where a probe occurs (a feature occurs nowhere in particular: empty).
     pub fn occurrences(&self, probe: Probe) -> Cow<'_, [Occurrence]> {
         match probe {
-            Probe::Pattern(i) if !self.present[i] => Cow::Borrowed(&[]),
-            Probe::Pattern(i) => Cow::Borrowed(self.patterns[i].get_or_init(|| {
-                self.book.patterns[i]
-                    .find_iter(self.text)
-                    .take(MAX_OCCURRENCES)
-                    .map(|m| Occurrence { start: m.start(), end: m.end(), ambiguous: false, exact_case: true })
-                    .collect()
-            })),
+            Probe::Pattern(i) => {
+                let locate = || -> Vec<Occurrence> {
+                    self.book.patterns[i]
+                        .find_iter(self.text)
+                        .take(MAX_OCCURRENCES)
+                        .map(|m| Occurrence { start: m.start(), end: m.end(), ambiguous: false, exact_case: true })
+                        .collect()
+                };
+                match self.present[i] {
+                    ABSENT => Cow::Borrowed(&[]),
+                    slot => Cow::Borrowed(self.located[usize::from(slot)].get_or_init(locate)),
+                }
+            }
             Probe::Lexicon { lists, .. } if lists.count_ones() == 1 => {
                 Cow::Borrowed(self.lexicons.get(lists.trailing_zeros() as usize).map(Vec::as_slice).unwrap_or(&[]))
             }

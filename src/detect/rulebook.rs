@@ -221,6 +221,13 @@ impl RuleBook {
             })
             .collect();
 
+        if patterns.len() >= usize::from(super::evidence::ABSENT) {
+            return Err(format!(
+                "{} distinct patterns: Bedside supports at most {}",
+                patterns.len(),
+                super::evidence::ABSENT - 1
+            ));
+        }
         let sets = pattern_sets(&rules, &patterns)?;
 
         let mut terms = Vec::new();
