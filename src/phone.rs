@@ -17,6 +17,7 @@
 //! only cleaned candidates reach it, and every call runs under `catch_unwind`, so a future bug
 //! there costs one missed number, never the process.
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use phonenumber::PhoneNumber;
@@ -78,6 +79,30 @@ pub fn e164(text: &str, regions: &Regions) -> Option<String> {
         }
     }
     None
+}
+
+/// Reads the phone numbers of one message, each distinct text once. The `phone` validator and
+/// the practice's-own check ask about the same numbers, and a text that is no number costs a
+/// libphonenumber parse in every configured region.
+pub struct Reader<'r> {
+    regions: &'r Regions,
+    read: RefCell<Vec<(Box<str>, Option<String>)>>,
+}
+
+impl<'r> Reader<'r> {
+    pub fn new(regions: &'r Regions) -> Reader<'r> {
+        Reader { regions, read: RefCell::new(Vec::new()) }
+    }
+
+    /// [`e164`] of `text` in this reader's regions.
+    pub fn e164(&self, text: &str) -> Option<String> {
+        if let Some((_, number)) = self.read.borrow().iter().find(|(seen, _)| **seen == *text) {
+            return number.clone();
+        }
+        let number = e164(text, self.regions);
+        self.read.borrow_mut().push((text.into(), number.clone()));
+        number
+    }
 }
 
 /// A number as long as a phone number can be (7 to 15 digits, E.164's limit) whose digits are
@@ -162,6 +187,17 @@ mod tests {
 
     fn regions(codes: &[&str]) -> Regions {
         Regions::parse(codes).expect("known regions")
+    }
+
+    #[test]
+    fn a_reader_answers_as_e164_does_however_often_it_is_asked() {
+        let regions = regions(&["GB", "DE"]);
+        let reader = Reader::new(&regions);
+        for _ in 0..2 {
+            for text in ["020 7946 0958", "+41 (0)78 189 99 09", "12345678", "0699 437 63 11", "not a number"] {
+                assert_eq!(reader.e164(text), e164(text, &regions), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::config::{Practice, Validator};
 
-use crate::phone::{self, Regions};
+use crate::phone;
 use crate::vocabulary::{Kind, nanp_digits};
 
 use super::finding::NotCounted;
@@ -72,11 +72,11 @@ fn first_number(text: &str) -> Option<u32> {
     text.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).and_then(|p| p.parse().ok())
 }
 
-/// Runs a rule's validator on the matched text; phone numbers are read in `regions`.
-pub fn validate(validator: Validator, text: &str, regions: &Regions) -> bool {
+/// Runs a rule's validator on the matched text; `phones` reads phone numbers.
+pub fn validate(validator: Validator, text: &str, phones: &phone::Reader<'_>) -> bool {
     match validator {
         Validator::Nanp => nanp_digits(text).is_some(),
-        Validator::Phone => phone::e164(text, regions).is_some(),
+        Validator::Phone => phones.e164(text).is_some(),
         Validator::PhonePossible => phone::possible(text),
         Validator::Ssn => valid_ssn(text),
         Validator::Luhn => luhn(text),
@@ -87,13 +87,13 @@ pub fn validate(validator: Validator, text: &str, regions: &Regions) -> bool {
 }
 
 /// Whether an identifier is the practice's own (or a staff member's), and so never counts.
-pub fn practice_own(kind: Kind, text: &str, practice: &Practice) -> Option<NotCounted> {
+pub fn practice_own(kind: Kind, text: &str, practice: &Practice, phones: &phone::Reader<'_>) -> Option<NotCounted> {
     let lower = text.to_lowercase();
     match kind {
         Kind::Phone | Kind::Fax => {
             // A fax rule's match starts with its label ("Fax: (503) 555-0101").
             let number = text.trim_start_matches(|c: char| !(c.is_ascii_digit() || c == '+' || c == '('));
-            let digits = phone::e164(number, &practice.regions)?;
+            let digits = phones.e164(number)?;
             if practice.phones.contains(&digits) {
                 Some(NotCounted::PracticeContact("phone"))
             } else if practice.faxes.contains(&digits) {
@@ -202,16 +202,33 @@ mod tests {
     #[test]
     fn the_practice_own_details_are_recognised() {
         let p = practice();
-        assert_eq!(practice_own(Kind::Phone, "503.555.0100", &p), Some(NotCounted::PracticeContact("phone")));
-        assert_eq!(practice_own(Kind::Phone, "(503) 555-0101", &p), Some(NotCounted::PracticeContact("fax")));
-        assert_eq!(practice_own(Kind::Phone, "(971) 555-0138", &p), None);
-        assert!(practice_own(Kind::Email, "FrontDesk@MapleGrove.example", &p).is_some());
-        assert!(practice_own(Kind::Email, "kayla@mail.example", &p).is_none());
-        assert!(practice_own(Kind::Url, "https://www.maplegrove.example/book", &p).is_some());
-        assert!(practice_own(Kind::Url, "https://maplegrove.example.evil.test/", &p).is_none());
-        assert!(practice_own(Kind::Address, "1200 Alder Street", &p).is_some());
-        assert!(practice_own(Kind::Address, "44 Birch Lane", &p).is_none());
-        assert_eq!(practice_own(Kind::Name, "Dr. Raman", &p), Some(NotCounted::StaffName));
-        assert_eq!(practice_own(Kind::Name, "Mrs. Alvarez", &p), None);
+        assert_eq!(
+            practice_own(Kind::Phone, "503.555.0100", &p, &phone::Reader::new(&p.regions)),
+            Some(NotCounted::PracticeContact("phone"))
+        );
+        assert_eq!(
+            practice_own(Kind::Phone, "(503) 555-0101", &p, &phone::Reader::new(&p.regions)),
+            Some(NotCounted::PracticeContact("fax"))
+        );
+        assert_eq!(practice_own(Kind::Phone, "(971) 555-0138", &p, &phone::Reader::new(&p.regions)), None);
+        assert!(
+            practice_own(Kind::Email, "FrontDesk@MapleGrove.example", &p, &phone::Reader::new(&p.regions)).is_some()
+        );
+        assert!(practice_own(Kind::Email, "kayla@mail.example", &p, &phone::Reader::new(&p.regions)).is_none());
+        assert!(
+            practice_own(Kind::Url, "https://www.maplegrove.example/book", &p, &phone::Reader::new(&p.regions))
+                .is_some()
+        );
+        assert!(
+            practice_own(Kind::Url, "https://maplegrove.example.evil.test/", &p, &phone::Reader::new(&p.regions))
+                .is_none()
+        );
+        assert!(practice_own(Kind::Address, "1200 Alder Street", &p, &phone::Reader::new(&p.regions)).is_some());
+        assert!(practice_own(Kind::Address, "44 Birch Lane", &p, &phone::Reader::new(&p.regions)).is_none());
+        assert_eq!(
+            practice_own(Kind::Name, "Dr. Raman", &p, &phone::Reader::new(&p.regions)),
+            Some(NotCounted::StaffName)
+        );
+        assert_eq!(practice_own(Kind::Name, "Mrs. Alvarez", &p, &phone::Reader::new(&p.regions)), None);
     }
 }

@@ -42,6 +42,7 @@ pub use normalize::normalize;
 pub use redact::{excerpt, redact};
 
 use crate::config::{Config, Practice, Thresholds};
+use crate::phone;
 use evidence::Evidence;
 use learned::Learned;
 use rulebook::{Probe, RuleBook, Scope};
@@ -155,17 +156,18 @@ impl Detector {
         let normalized = normalize(message.text);
         let text = normalized.text();
         let mut evidence = Evidence::gather(text, &self.book, message, scope);
+        let phones = phone::Reader::new(&self.practice.regions);
         let (names, others) = self.book.order_for(scope);
 
         let mut candidates = Vec::new();
         for &i in names {
-            self.score_rule(i, &evidence, &mut candidates);
+            self.score_rule(i, &evidence, &phones, &mut candidates);
         }
         let name_found =
             candidates.iter().any(|c| c.not_counted != Some(NotCounted::StaffName) && c.score >= NAME_FEATURE_MIN);
         evidence.set_name_found(name_found);
         for &i in others {
-            self.score_rule(i, &evidence, &mut candidates);
+            self.score_rule(i, &evidence, &phones, &mut candidates);
         }
 
         let candidates = resolve_overlaps(candidates, &self.book);
@@ -223,7 +225,7 @@ impl Detector {
         self.learned.is_some()
     }
 
-    fn score_rule(&self, index: usize, evidence: &Evidence<'_>, out: &mut Vec<Candidate>) {
+    fn score_rule(&self, index: usize, evidence: &Evidence<'_>, phones: &phone::Reader<'_>, out: &mut Vec<Candidate>) {
         let rule = &self.book.rules[index];
         let spec = &rule.spec;
         let case_sensitive = matches!(rule.trigger, Probe::Lexicon { case_sensitive: true, .. });
@@ -235,7 +237,7 @@ impl Detector {
                 continue;
             }
             let matched = &evidence.text[trigger.start..trigger.end];
-            if spec.validate.is_some_and(|v| !identifiers::validate(v, matched, &self.practice.regions)) {
+            if spec.validate.is_some_and(|v| !identifiers::validate(v, matched, phones)) {
                 continue;
             }
             let mut score = spec.score * if trigger.ambiguous { spec.ambiguous_factor } else { 1.0 };
@@ -290,7 +292,7 @@ impl Detector {
             signals.sort_by_key(|(which, _)| *which);
             let signals: Vec<Arc<str>> = signals.into_iter().map(|(_, name)| name).collect();
             let own = if spec.kind.is_identifier() {
-                identifiers::practice_own(spec.kind, matched, &self.practice)
+                identifiers::practice_own(spec.kind, matched, &self.practice, phones)
             } else {
                 None
             };
