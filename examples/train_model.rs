@@ -92,8 +92,9 @@ fn main() -> Result<()> {
 
     // How the heads do on what they never saw, across thresholds.
     let settings = ModelSettings { enabled: true, ..ModelSettings::default() };
-    let model = Model { settings, table, vocab: vocab.into(), heads: Arc::new(heads) };
-    let learned = Learned::compile(&model);
+    let shape = (table.rows(), table.dim());
+    let model = Model { settings, table: Some(table), shape, vocab: vocab.into(), heads: Arc::new(heads) };
+    let learned = Learned::compile(&model).map_err(anyhow::Error::msg)?;
     sweep(&learned, &heldout, Role::Staff, Label::MedicalAdvice);
     sweep(&learned, &heldout, Role::Patient, Label::Feedback);
     Ok(())

@@ -351,8 +351,8 @@ fn config_check(dir: Option<&Path>) -> Result<ExitCode> {
             m.settings.medical_advice,
             m.settings.feedback,
             m.settings.min_known_tokens,
-            m.table.rows(),
-            m.table.dim(),
+            m.shape.0,
+            m.shape.1,
             m.heads.provenance
         ),
         None => println!("  learned layer: off (model.enabled = false in bedside.toml)"),

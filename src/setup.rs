@@ -56,6 +56,12 @@ impl Setup {
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
+        // The detector holds the learned layer's per-token scores; the table they came from
+        // would stay in memory for as long as the bot runs (measured in docs/performance.md).
+        let mut config = config;
+        if let Some(model) = config.model.as_mut() {
+            model.release_table();
+        }
         // Vetting grew each regex's match caches on text no run will see again (measured: ~9 MB,
         // over half of `bedside check`'s heap); what runs from here starts with empty ones.
         Ok(Setup { config: Arc::new(config), detector: Arc::new(detector.fresh()), dir: None })

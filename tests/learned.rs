@@ -52,7 +52,7 @@ struct Reference {
 #[test]
 fn tokens_and_vectors_match_the_reference() {
     let model = config().model.as_ref().expect("the layer is on by default");
-    let embedder = Embedder::new(model);
+    let embedder = Embedder::new(model).expect("a loaded model has its table");
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/model/reference.jsonl"))
         .expect("config/model/reference.jsonl");
     let mut checked = 0;
@@ -212,4 +212,26 @@ fn the_layer_can_overrule_the_rules_feedback_on_a_question() {
 
     let control = overruling.analyze(&Message::new(praise, Role::Patient));
     assert!(control.has(Label::Feedback), "real praise still counts: {:?}", control.findings);
+}
+
+/// A running bot keeps its configuration but not the token table: the detector already holds the
+/// per-token scores, and reads exactly as one compiled from a configuration that kept it.
+#[test]
+fn a_setup_lets_the_token_table_go_and_reads_the_same() {
+    let setup = bedside::setup::Setup::load(None).expect("the built-in configuration");
+    let model = setup.config.model.as_ref().expect("the layer is on by default");
+    assert!(model.table.is_none(), "the table is released");
+    assert_eq!(model.shape.0, model.vocab.len(), "its shape is still known");
+    let kept = Detector::new(config()).expect("it compiles");
+    for (text, role) in [
+        ("The reception staff were lovely and the wait was short.", Role::Patient),
+        ("Wait times to get through on the phone.", Role::Patient),
+        ("I suggest you start antibiotic eye drops straight away.", Role::Staff),
+        ("Flu shots are in, call us to book.", Role::Staff),
+    ] {
+        let message = Message::new(text, role);
+        assert_eq!(setup.detector.analyze(&message), kept.analyze(&message), "{text}");
+    }
+    let again = Detector::new(&setup.config).expect_err("compiling a released model again");
+    assert!(again.to_string().contains("token table was released"), "{again}");
 }

@@ -162,9 +162,22 @@ pub struct Heads {
 #[derive(Clone, Debug)]
 pub struct Model {
     pub settings: ModelSettings,
-    pub table: Arc<Table>,
+    /// The static token table; `None` once [`Model::release_table`] let it go.
+    pub table: Option<Arc<Table>>,
+    /// The table's rows and dimensions, which outlive it (for `config check`).
+    pub shape: (usize, usize),
     pub vocab: Arc<[Box<str>]>,
     pub heads: Arc<Heads>,
+}
+
+impl Model {
+    /// Lets the token table go once a detector has computed its per-token scores from it. A
+    /// running bot keeps its configuration for as long as it runs, and the table (11.5 MB) is
+    /// most of the learned layer's memory; only the scores are read after start. A detector
+    /// compiled from this model afterwards is an error.
+    pub fn release_table(&mut self) {
+        self.table = None;
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,7 +277,14 @@ pub fn load(
     if problems.len() > before {
         return None;
     }
-    Some(Model { settings, table: Arc::new(table?), vocab: vocab?, heads: Arc::new(heads?) })
+    let table = table?;
+    Some(Model {
+        settings,
+        shape: (table.rows(), table.dim()),
+        table: Some(Arc::new(table)),
+        vocab: vocab?,
+        heads: Arc::new(heads?),
+    })
 }
 
 fn validate_heads(

@@ -113,7 +113,7 @@ struct Candidate {
 impl Detector {
     pub fn new(config: &Config) -> Result<Detector, CompileError> {
         let book = RuleBook::compile(config).map_err(CompileError)?;
-        let learned = config.model.as_ref().map(Learned::compile);
+        let learned = config.model.as_ref().map(Learned::compile).transpose().map_err(CompileError)?;
         Ok(Detector { book, practice: config.practice.clone(), thresholds: config.thresholds, learned })
     }
 

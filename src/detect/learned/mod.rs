@@ -81,15 +81,19 @@ pub struct Reading {
 }
 
 impl Learned {
-    /// Computes every head's score for every token of the table.
-    pub fn compile(model: &Model) -> Learned {
+    /// Computes every head's score for every token of the table; `Err` if the model's table was
+    /// released ([`Model::release_table`]).
+    pub fn compile(model: &Model) -> Result<Learned, String> {
         let heads = &model.heads;
         let rows: Vec<&[f32]> = std::iter::once(&heads.medical_advice)
             .chain(std::iter::once(&heads.feedback))
             .chain(heads.kinds.iter().map(|(_, h)| h))
             .map(|h| h.weights.as_slice())
             .collect();
-        let table: &Table = &model.table;
+        let table: &Table = model
+            .table
+            .as_deref()
+            .ok_or("the learned layer's token table was released: a configuration is compiled once")?;
         let scores: Vec<[f32; HEADS]> = (0..table.rows())
             .map(|r| {
                 let mut s = [0.0; HEADS];
@@ -119,7 +123,7 @@ impl Learned {
             biases[KINDS + i] = head.bias;
             kinds[i] = *kind;
         }
-        Learned {
+        Ok(Learned {
             stops: [wordpiece.id("."), wordpiece.id("!"), wordpiece.id("?")],
             wordpiece: Arc::new(wordpiece),
             scores: scores.into(),
@@ -131,7 +135,7 @@ impl Learned {
             advice_fix: heads.advice_fix.clone(),
             advice_rule: Arc::from(ADVICE_RULE),
             feedback_rule: Arc::from(FEEDBACK_RULE),
-        }
+        })
     }
 
     pub fn settings(&self) -> &ModelSettings {
@@ -318,8 +322,9 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    pub fn new(model: &Model) -> Embedder {
-        Embedder::from_parts(model.table.clone(), &model.vocab)
+    /// `None` if the model's table was released.
+    pub fn new(model: &Model) -> Option<Embedder> {
+        Some(Embedder::from_parts(model.table.clone()?, &model.vocab))
     }
 
     /// From a table and its vocabulary alone, before any heads exist (the training command).
