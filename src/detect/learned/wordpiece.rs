@@ -88,71 +88,52 @@ impl WordPiece {
         word.clear();
         for (at, c) in text.char_indices() {
             let next = at + c.len_utf8();
-            // Most text is ASCII: the same steps as below, without the Unicode tables.
-            if c.is_ascii() {
-                match ascii_class(c) {
-                    Class::Space => {
-                        if let Some(start) = word_start.take() {
-                            self.pieces(word, start, word_end, words, out);
-                            words += 1;
-                            word.clear();
-                        }
+            // Most text is ASCII, classified without the Unicode tables.
+            let class = if c.is_ascii() { ascii_class(c) } else { class(c) };
+            match class {
+                Class::Dropped => {}
+                Class::Space => self.end_word(word, &mut word_start, word_end, &mut words, out),
+                // Each punctuation character and each CJK ideograph is a word of its own.
+                Class::Punctuation => {
+                    self.end_word(word, &mut word_start, word_end, &mut words, out);
+                    push_normalized(c, word);
+                    if !word.is_empty() {
+                        word_start = Some(at);
+                        self.end_word(word, &mut word_start, next, &mut words, out);
                     }
-                    Class::Dropped => {}
-                    Class::Punctuation => {
-                        if let Some(start) = word_start.take() {
-                            self.pieces(word, start, word_end, words, out);
-                            words += 1;
-                            word.clear();
-                        }
-                        word.push(c);
-                        self.pieces(word, at, next, words, out);
-                        words += 1;
-                        word.clear();
-                    }
-                    Class::Letter => {
-                        word.push(c.to_ascii_lowercase());
+                }
+                // An ASCII letter always lengthens the word; a combining mark alone may not.
+                Class::Letter if c.is_ascii() => {
+                    word.push(c.to_ascii_lowercase());
+                    word_start.get_or_insert(at);
+                    word_end = next;
+                }
+                Class::Letter => {
+                    let before = word.len();
+                    push_normalized(c, word);
+                    if word.len() > before {
                         word_start.get_or_insert(at);
                         word_end = next;
                     }
                 }
-                continue;
-            }
-            if is_control(c) {
-                continue;
-            }
-            if c.is_whitespace() {
-                if let Some(start) = word_start.take() {
-                    self.pieces(word, start, word_end, words, out);
-                    words += 1;
-                    word.clear();
-                }
-                continue;
-            }
-            // Each punctuation character and each CJK ideograph is a word of its own.
-            if is_punctuation(c) || is_cjk(c) {
-                if let Some(start) = word_start.take() {
-                    self.pieces(word, start, word_end, words, out);
-                    words += 1;
-                    word.clear();
-                }
-                push_normalized(c, word);
-                if !word.is_empty() {
-                    self.pieces(word, at, next, words, out);
-                    words += 1;
-                    word.clear();
-                }
-                continue;
-            }
-            let before = word.len();
-            push_normalized(c, word);
-            if word.len() > before {
-                word_start.get_or_insert(at);
-                word_end = next;
             }
         }
-        if let Some(start) = word_start {
-            self.pieces(word, start, word_end, words, out);
+        self.end_word(word, &mut word_start, word_end, &mut words, out);
+    }
+
+    /// Turns the word being built, if there is one, into tokens, and starts the next.
+    fn end_word(
+        &self,
+        word: &mut String,
+        start: &mut Option<usize>,
+        end: usize,
+        words: &mut u32,
+        out: &mut Vec<Token>,
+    ) {
+        if let Some(start) = start.take() {
+            self.pieces(word, start, end, *words, out);
+            *words += 1;
+            word.clear();
         }
     }
 
@@ -210,7 +191,20 @@ enum Class {
     Letter,
 }
 
-/// [`Class`] of an ASCII character, without the Unicode tables: in ASCII, BERT's whitespace is
+/// [`Class`] of any character, by BERT's rules.
+fn class(c: char) -> Class {
+    if is_control(c) {
+        Class::Dropped
+    } else if c.is_whitespace() {
+        Class::Space
+    } else if is_punctuation(c) || is_cjk(c) {
+        Class::Punctuation
+    } else {
+        Class::Letter
+    }
+}
+
+/// [`class`] of an ASCII character, without the Unicode tables: in ASCII, BERT's whitespace is
 /// these four, its punctuation is Rust's, and the other controls are dropped.
 fn ascii_class(c: char) -> Class {
     match c {
@@ -329,15 +323,7 @@ mod tests {
     #[test]
     fn the_ascii_shortcut_classifies_as_the_general_steps_do() {
         for c in (0u8..128).map(char::from) {
-            let general = if is_control(c) {
-                Class::Dropped
-            } else if c.is_whitespace() {
-                Class::Space
-            } else if is_punctuation(c) || is_cjk(c) {
-                Class::Punctuation
-            } else {
-                Class::Letter
-            };
+            let general = class(c);
             assert_eq!(ascii_class(c), general, "{c:?}");
         }
     }
