@@ -18,14 +18,17 @@ fn detector() -> &'static Detector {
     DETECTOR.get_or_init(|| Detector::new(config()).expect("the embedded configuration compiles"))
 }
 
+/// The shipped configuration with the learned layer's settings edited.
+fn with_settings(edit: impl FnOnce(&mut config::model::ModelSettings)) -> Detector {
+    let mut config = config().clone();
+    edit(&mut config.model.as_mut().expect("the layer is on").settings);
+    Detector::new(&config).expect("compiles")
+}
+
 /// The shipped configuration with the layer also deciding advice (off by default, see bedside.toml).
 fn with_advice() -> &'static Detector {
     static DETECTOR: OnceLock<Detector> = OnceLock::new();
-    DETECTOR.get_or_init(|| {
-        let mut config = config().clone();
-        config.model.as_mut().expect("the layer is on").settings.decides_advice = true;
-        Detector::new(&config).expect("compiles")
-    })
+    DETECTOR.get_or_init(|| with_settings(|s| s.decides_advice = true))
 }
 
 #[test]
@@ -185,9 +188,7 @@ fn a_model_finding_explains_itself() {
 
 /// The shipped configuration with `model.overrule_feedback_below` set (off by default).
 fn with_overrule(below: f32) -> Detector {
-    let mut config = config().clone();
-    config.model.as_mut().expect("the layer is on").settings.overrule_feedback_below = below;
-    Detector::new(&config).expect("compiles")
+    with_settings(|s| s.overrule_feedback_below = below)
 }
 
 /// A question that closes with thanks: the rules see praise, the layer reads a question. Overruled,

@@ -268,6 +268,13 @@ pub struct RuleSpec {
     pub signals: Vec<SignalSpec>,
 }
 
+impl RuleSpec {
+    /// Where the rule looks: its trigger, then each signal's matcher.
+    pub fn matchers(&self) -> impl Iterator<Item = &Matcher> {
+        std::iter::once(&self.trigger).chain(self.signals.iter().map(|s| &s.matcher))
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Templates {
     pub praise: Vec<String>,
@@ -330,10 +337,11 @@ pub struct Compiled(HashMap<String, Regex>);
 impl Compiled {
     /// Every pattern of `config`'s rules and signals.
     pub fn of(config: &Config) -> Compiled {
-        let matchers =
-            config.rules.iter().flat_map(|r| std::iter::once(&r.trigger).chain(r.signals.iter().map(|s| &s.matcher)));
         Compiled(
-            matchers
+            config
+                .rules
+                .iter()
+                .flat_map(RuleSpec::matchers)
                 .filter_map(|m| match m {
                     Matcher::Pattern { regex } => Some((regex.as_str().to_string(), regex.clone())),
                     _ => None,
@@ -1132,14 +1140,7 @@ mod tests {
             Matcher::Pattern { regex } => Some(regex.as_str().to_string()),
             _ => None,
         };
-        config
-            .rules
-            .iter()
-            .map(|r| {
-                let all = std::iter::once(&r.trigger).chain(r.signals.iter().map(|s| &s.matcher));
-                (r.id.to_string(), all.filter_map(text).collect())
-            })
-            .collect()
+        config.rules.iter().map(|r| (r.id.to_string(), r.matchers().filter_map(text).collect())).collect()
     }
 
     const NEW_RULE: &str = r#"
